@@ -1,0 +1,181 @@
+"""Command line: ``python -m sphereface_lib train ...`` and ``python -m sphereface_lib data ...``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+
+from sphereface_lib.config import PRESETS, TrainConfig, preset
+
+# One line of help per configuration field; a test checks that none is missing.
+FIELD_HELP: dict[str, str] = {
+    "head": "classification head: original (Wx+b), modified (unit weights, no bias) or "
+    "angular (A-Softmax)",
+    "margin": "integer angular margin m >= 1 of the angular head (paper: 4)",
+    "embedding_dim": "dimension of the learned features (2 or 3 can be drawn)",
+    "net": "embedding network: mnist_small (fast default) or mnist_sphere20 (the reference's "
+    "SphereFace-20 on 28x28; slow on a CPU)",
+    "epochs": "passes over the training set",
+    "batch_size": "images per update",
+    "learning_rate": "peak learning rate of SGD (warm-up, then cosine decay to zero)",
+    "warmup_epochs": "length of the linear learning-rate warm-up, in epochs",
+    "momentum": "SGD (Nesterov) momentum",
+    "weight_decay": "L2 weight decay",
+    "grad_clip_norm": "clip the global gradient norm to this value (default: no clipping)",
+    "lambda_base": "annealing: lambda = max(lambda_min, base*(1+gamma*step)^-power); base",
+    "lambda_gamma": "annealing gamma (official: 0.12)",
+    "lambda_power": "annealing power (official: 1)",
+    "lambda_min": "annealing floor (official: 5; 0 is pure A-Softmax in the end)",
+    "augment": "random shifts of up to 2 pixels (true/false)",
+    "seed": "random seed (initialisation, data order, augmentation)",
+    "train_limit": "use only the first N training images (default: all 60,000)",
+    "test_limit": "evaluate on the first N test images (default: all 10,000)",
+    "snapshot_points": "test images whose features are recorded for the animations",
+    "snapshots_per_epoch": "feature snapshots per epoch",
+    "device": "auto (CUDA with bf16 autocast when present, else CPU), cpu, cuda or cuda:N",
+}
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _optional(kind: typing.Callable[[str], object]) -> typing.Callable[[str], object]:
+    def parse(text: str) -> object:
+        return None if text.lower() == "none" else kind(text)
+
+    return parse
+
+
+# Annotations are strings here (``from __future__ import annotations`` in config.py).
+ARGUMENT_TYPES: dict[str, typing.Callable[[str], object]] = {
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": _parse_bool,
+    "int | None": _optional(int),
+    "float | None": _optional(float),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sphereface_lib",
+        description="Train and inspect the SphereFace (A-Softmax) models of the sphereface book.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser(
+        "train",
+        help="train one head and network on MNIST",
+        description="Train one head on MNIST. Writes result.json (metrics and provenance), "
+        "snapshots.pt, test_features.pt and model.pt into --output; an interrupted run resumes "
+        "from the checkpoint there when the same command is run again.",
+    )
+    train.add_argument(
+        "--profile",
+        choices=sorted(PRESETS),
+        default="full",
+        help="preset to start from (smoke: a small subset for a quick check)",
+    )
+    for field in dataclasses.fields(TrainConfig):
+        flag = "--" + field.name.replace("_", "-")
+        train.add_argument(
+            flag,
+            dest=field.name,
+            type=ARGUMENT_TYPES[str(field.type)],
+            default=None,
+            help=FIELD_HELP[field.name] + f" (default: {field.default!r}, or the profile's)",
+        )
+    _add_data_arguments(train)
+    train.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="output folder (default: runs/<head>-...-<config hash>)",
+    )
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    data = commands.add_parser(
+        "data",
+        help="check (or download) the MNIST files",
+        description="Verify the SHA-256 of the four MNIST files under the data root.",
+    )
+    _add_data_arguments(data)
+    return parser
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="data root holding mnist/ (default: $SPHEREFACE_DATA, else ~/.cache/sphereface/data)",
+    )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="download missing MNIST files from torchvision's mirrors (needs internet)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    from sphereface_lib.data import DataFileError
+
+    try:
+        if arguments.command == "data":
+            return _check_data(arguments)
+        return _train(arguments)
+    except (DataFileError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _check_data(arguments: argparse.Namespace) -> int:
+    from sphereface_lib.data import load_mnist, mnist_folder
+
+    for split in ("train", "test"):
+        count = len(load_mnist(split, arguments.data_root, download=arguments.download))
+        print(f"{split}: {count:,} images, checksums verified")
+    print(f"MNIST folder: {mnist_folder(arguments.data_root)}")
+    return 0
+
+
+def _train(arguments: argparse.Namespace) -> int:
+    from sphereface_lib.cache import run_dir_for
+    from sphereface_lib.train import train
+
+    overrides = {
+        field.name: getattr(arguments, field.name)
+        for field in dataclasses.fields(TrainConfig)
+        if getattr(arguments, field.name) is not None
+    }
+    config = preset(arguments.profile, **overrides)
+    output = arguments.output or run_dir_for(config, Path("runs"))
+    print(f"training {json.dumps(config.to_dict())}\noutput: {output}", file=sys.stderr)
+    result = train(
+        config,
+        output,
+        data_root=arguments.data_root,
+        progress=not arguments.no_progress,
+        download=arguments.download,
+    )
+    print(f"{'epoch':>5} {'train loss':>10} {'train acc':>9} {'test acc':>9} {'seconds':>8}")
+    for row in result.metrics:
+        print(
+            f"{row['epoch']:5.0f} {row['train_loss']:10.4f} {row['train_accuracy']:9.4f} "
+            f"{row['test_accuracy']:9.4f} {row['train_seconds']:8.1f}"
+        )
+    print(f"final test accuracy {result.final_test_accuracy:.4f}; results in {output}/result.json")
+    return 0

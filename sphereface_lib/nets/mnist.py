@@ -1,0 +1,51 @@
+"""Embedding networks for 28x28 MNIST digits: images (N, 1, 28, 28) -> features (N, D)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sphereface_lib.nets.sphere import SphereNet
+
+
+class MnistConvNet(nn.Module):
+    """A small, fast CNN: per stage (3x3 conv, batch norm, PReLU) x ``convs_per_stage``, max-pool;
+    then a ``hidden``-unit PReLU layer and a linear map to the D-dimensional feature.
+
+    Sized so that a full MNIST run trains in about a minute on two CPU cores. The hidden layer
+    matters in 2-D: a linear map straight from the 576 conv features to 2 dimensions trained to
+    96-97 % in six epochs, with it to about 99 %. The feature layer stays linear, so the
+    embedding is unconstrained, as in the paper's toy experiment.
+    """
+
+    def __init__(
+        self,
+        embedding_dim: int = 2,
+        widths: tuple[int, ...] = (16, 32, 64),
+        convs_per_stage: int = 1,
+        hidden: int = 64,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels, size = 1, 28
+        for width in widths:
+            for _ in range(convs_per_stage):
+                layers += [
+                    nn.Conv2d(channels, width, 3, padding=1, bias=False),
+                    nn.BatchNorm2d(width),
+                    nn.PReLU(width),
+                ]
+                channels = width
+            layers.append(nn.MaxPool2d(2))
+            size //= 2
+        self.body = nn.Sequential(*layers)
+        self.hidden = nn.Sequential(nn.Linear(channels * size * size, hidden), nn.PReLU(hidden))
+        self.fc = nn.Linear(hidden, embedding_dim)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.hidden(self.body(images).flatten(1)))
+
+
+def mnist_sphere20(embedding_dim: int = 2) -> SphereNet:
+    """SphereFace-20 on 28x28 grey digits, the network of the YunYang1994/SphereFace reference."""
+    return SphereNet(depth=20, embedding_dim=embedding_dim, in_channels=1, input_size=(28, 28))

@@ -1,0 +1,92 @@
+"""The SphereFace residual networks (paper Table 2): 4, 10, 20, 36 and 64 layers.
+
+Liu et al., CVPR 2017, Section 4.1 and Table 2: four stages of widths 64/128/256/512, each opened
+by a stride-2 3x3 convolution, followed by residual units of two 3x3 convolutions; PReLU after
+every convolution, no batch normalisation; a fully connected layer gives the 512-d feature.
+Input: (N, 3, 112, 96) faces normalised with (pixel - 127.5) / 128.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# Residual units per stage for each depth (paper Table 2).
+UNITS_PER_STAGE: dict[int, tuple[int, int, int, int]] = {
+    4: (0, 0, 0, 0),
+    10: (0, 1, 2, 0),
+    20: (1, 2, 4, 1),
+    36: (2, 4, 8, 2),
+    64: (3, 8, 16, 3),
+}
+STAGE_WIDTHS = (64, 128, 256, 512)
+
+
+def conv3x3(in_channels: int, out_channels: int, stride: int) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)
+
+
+class ResidualUnit(nn.Module):
+    """x + PReLU(conv(PReLU(conv(x)))), both 3x3 at constant width."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            conv3x3(channels, channels, 1),
+            nn.PReLU(channels),
+            conv3x3(channels, channels, 1),
+            nn.PReLU(channels),
+        )
+        for layer in self.body:
+            if isinstance(layer, nn.Conv2d):
+                # The official prototxt draws residual convolutions from N(0, 0.01).
+                nn.init.normal_(layer.weight, std=0.01)
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class SphereNet(nn.Module):
+    """SphereFace-``depth``: images (N, C_in, H, W) -> features (N, embedding_dim)."""
+
+    def __init__(
+        self,
+        depth: int = 20,
+        embedding_dim: int = 512,
+        in_channels: int = 3,
+        input_size: tuple[int, int] = (112, 96),
+    ) -> None:
+        super().__init__()
+        if depth not in UNITS_PER_STAGE:
+            raise ValueError(
+                f"SphereFace depth must be one of {sorted(UNITS_PER_STAGE)} (paper Table 2), "
+                f"got {depth!r}"
+            )
+        self.depth = depth
+        self.input_size = input_size
+        self.in_channels = in_channels
+        layers: list[nn.Module] = []
+        channels = in_channels
+        height, width = input_size
+        for width_out, units in zip(STAGE_WIDTHS, UNITS_PER_STAGE[depth], strict=True):
+            opening = conv3x3(channels, width_out, 2)
+            nn.init.xavier_uniform_(opening.weight)
+            nn.init.zeros_(opening.bias)
+            layers += [opening, nn.PReLU(width_out)]
+            layers += [ResidualUnit(width_out) for _ in range(units)]
+            channels = width_out
+            height, width = (height + 1) // 2, (width + 1) // 2
+        self.body = nn.Sequential(*layers)
+        self.feature_map_size = (height, width)
+        self.fc = nn.Linear(channels * height * width, embedding_dim)  # "fc5"
+        nn.init.xavier_uniform_(self.fc.weight)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dim() != 4 or images.shape[1:] != (self.in_channels, *self.input_size):
+            raise ValueError(
+                f"SphereFace-{self.depth} expects images of shape (N, {self.in_channels}, "
+                f"{self.input_size[0]}, {self.input_size[1]}), got {tuple(images.shape)}"
+            )
+        return self.fc(self.body(images).flatten(1))

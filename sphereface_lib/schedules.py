@@ -1,0 +1,15 @@
+"""Learning-rate schedules as pure functions of the step number (no scheduler state to save)."""
+
+from __future__ import annotations
+
+import math
+
+
+def warmup_cosine(step: int, total_steps: int, peak: float, warmup_steps: int) -> float:
+    """Linear warm-up from peak/10 to ``peak`` over ``warmup_steps``, then cosine decay to zero."""
+    if total_steps <= 0:
+        raise ValueError(f"total_steps must be positive, got {total_steps}")
+    if step < warmup_steps:
+        return peak * (0.1 + 0.9 * step / warmup_steps)
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return peak * 0.5 * (1.0 + math.cos(math.pi * progress))
