@@ -1,4 +1,4 @@
-"""Command line: ``python -m sphereface_lib train ...`` and ``python -m sphereface_lib data ...``."""
+"""Command line: ``python -m sphereface_lib train ...`` and ``... data ...``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Typed training configurations and their named presets (``smoke`` for CI, ``full`` for the book)."""
+"""Typed training configurations and named presets (``smoke`` for CI, ``full`` for the book)."""
 
 from __future__ import annotations
 

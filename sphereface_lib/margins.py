@@ -10,14 +10,13 @@ Legend: ``theta`` angles in radians in [0, pi]; ``cos_theta`` their cosines in [
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 
 
 def check_margin(margin: object) -> int:
     """Return ``margin`` as an int, or raise ``ValueError`` if it is not an integer >= 1."""
-    if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
+    if isinstance(margin, bool) or not isinstance(margin, int | float):
         raise ValueError(
             f"margin must be an integer >= 1 (the paper uses m = 4), got {margin!r} "
             f"of type {type(margin).__name__}"
@@ -56,7 +55,7 @@ def margin_interval(cos_theta: torch.Tensor, m: int) -> torch.Tensor:
 
 
 def psi_from_cos(cos_theta: torch.Tensor, m: int) -> torch.Tensor:
-    """psi(theta) of Eq. 6 evaluated from cos theta, as the heads do (differentiable in cos theta)."""
+    """psi(theta) of Eq. 6 from cos theta, as the heads use it (differentiable in cos theta)."""
     k = margin_interval(cos_theta, m)
     sign = 1 - 2 * torch.remainder(k, 2)  # (-1)^k
     return sign * cos_m_theta(cos_theta, m) - 2 * k  # Eq. 6

@@ -52,7 +52,7 @@ class CheckpointError(ValueError):
 
 @dataclass
 class Snapshots:
-    """Features over training. steps: (S,); features: (S, P, D); weights: (S, C, D); labels: (P,)."""
+    """Features over training: steps (S,), features (S, P, D), weights (S, C, D), labels (P,)."""
 
     steps: torch.Tensor
     epochs: torch.Tensor
@@ -207,7 +207,9 @@ class _Data:
     test_labels: torch.Tensor
 
 
-def _load_data(config: TrainConfig, data_root: str | os.PathLike[str] | None, download: bool) -> _Data:
+def _load_data(
+    config: TrainConfig, data_root: str | os.PathLike[str] | None, download: bool
+) -> _Data:
     train = load_mnist("train", data_root, download=download)
     test = load_mnist("test", data_root, download=download)
     n_train = config.train_limit or len(train)
@@ -229,7 +231,9 @@ def _check_checkpoint(state: dict[str, Any], config: TrainConfig, path: Path) ->
     saved = state.get("config", {})
     if saved != config.to_dict():
         changed = sorted(
-            key for key in set(saved) | set(config.to_dict()) if saved.get(key) != config.to_dict().get(key)
+            key
+            for key in set(saved) | set(config.to_dict())
+            if saved.get(key) != config.to_dict().get(key)
         )
         raise CheckpointError(
             f"{path} belongs to a run with a different configuration (fields {changed} differ); "
@@ -367,9 +371,7 @@ def train(
             started = time.perf_counter()
             images = data.train_images[batch]
             if config.augment:
-                images = shift_images(
-                    images, derived_generator(config.seed, 2, step), SHIFT_PIXELS
-                )
+                images = shift_images(images, derived_generator(config.seed, 2, step), SHIFT_PIXELS)
             images = _to_memory_format(images.to(device, non_blocking=True), device)
             labels = data.train_labels[batch].to(device, non_blocking=True)
             lam = lambda_at(config, step)
@@ -501,9 +503,7 @@ def _finish(
         record=record,
     )
     if run_dir is not None:
-        torch.save(
-            {"net": net.state_dict(), "head": head.state_dict()}, run_dir / "model.pt"
-        )
+        torch.save({"net": net.state_dict(), "head": head.state_dict()}, run_dir / "model.pt")
         torch.save(snapshots.__dict__, run_dir / "snapshots.pt")
         torch.save(
             {"features": test_features, "labels": result.test_labels},

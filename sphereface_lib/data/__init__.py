@@ -1,6 +1,25 @@
 """Data sets: MNIST from its IDX files, face folders and LFW pairs; paths from configuration."""
 
 from sphereface_lib.data.errors import DataFileError
+from sphereface_lib.data.faces import (
+    FACE_SIZE,
+    LFW_DEEPFUNNELED_CROP,
+    FaceFolder,
+    FacePair,
+    FacePreprocess,
+    FaceTensors,
+    PairTensors,
+    att_faces_folder,
+    lfw_folder,
+    load_face_tensors,
+    load_images,
+    load_pair_images,
+    normalize_faces,
+    pair_identities,
+    random_horizontal_flip,
+    read_image,
+    read_lfw_pairs,
+)
 from sphereface_lib.data.mnist import (
     MNIST_FILES,
     MnistSplit,
@@ -13,13 +32,30 @@ from sphereface_lib.data.paths import DATA_ENV, data_root, default_cache_root
 
 __all__ = [
     "DATA_ENV",
+    "FACE_SIZE",
+    "LFW_DEEPFUNNELED_CROP",
     "MNIST_FILES",
     "DataFileError",
+    "FaceFolder",
+    "FacePair",
+    "FacePreprocess",
+    "FaceTensors",
     "MnistSplit",
+    "PairTensors",
+    "att_faces_folder",
     "data_root",
     "default_cache_root",
     "download_mnist",
+    "lfw_folder",
+    "load_face_tensors",
+    "load_images",
     "load_mnist",
+    "load_pair_images",
     "mnist_folder",
+    "normalize_faces",
     "normalize_images",
+    "pair_identities",
+    "random_horizontal_flip",
+    "read_image",
+    "read_lfw_pairs",
 ]

@@ -10,12 +10,16 @@ from typing import Any
 from sphereface_lib.heads.angular import AngularSoftmaxHead
 from sphereface_lib.heads.base import MarginHead
 from sphereface_lib.heads.modified import ModifiedSoftmaxHead
+from sphereface_lib.heads.normalized import ArcFaceHead, CosFaceHead
 from sphereface_lib.heads.original import OriginalSoftmaxHead
+from sphereface_lib.heads.target_margin import TargetMarginHead
 
 HEADS: dict[str, type[MarginHead]] = {
     "original": OriginalSoftmaxHead,
     "modified": ModifiedSoftmaxHead,
     "angular": AngularSoftmaxHead,
+    "cosface": CosFaceHead,
+    "arcface": ArcFaceHead,
 }
 
 
@@ -26,14 +30,19 @@ def build_head(kind: str, embedding_dim: int, num_classes: int, **options: Any) 
     try:
         return HEADS[kind](embedding_dim, num_classes, **options)
     except TypeError as error:
-        raise ValueError(f"head {kind!r} does not take options {sorted(options)}: {error}") from None
+        raise ValueError(
+            f"head {kind!r} does not take options {sorted(options)}: {error}"
+        ) from None
 
 
 __all__ = [
     "HEADS",
     "AngularSoftmaxHead",
+    "ArcFaceHead",
+    "CosFaceHead",
     "MarginHead",
     "ModifiedSoftmaxHead",
     "OriginalSoftmaxHead",
+    "TargetMarginHead",
     "build_head",
 ]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import torch
 
-from sphereface_lib.heads.modified import ModifiedSoftmaxHead
+from sphereface_lib.heads.target_margin import TargetMarginHead
 from sphereface_lib.margins import check_margin, psi_from_cos
 
 
-class AngularSoftmaxHead(ModifiedSoftmaxHead):
+class AngularSoftmaxHead(TargetMarginHead):
     """A-Softmax with integer margin m (default 4, the paper's choice)."""
 
     def __init__(self, embedding_dim: int, num_classes: int, margin: int = 4) -> None:
@@ -22,6 +22,5 @@ class AngularSoftmaxHead(ModifiedSoftmaxHead):
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, margin={self.margin}"
 
-    def target_cos(self, cos_theta: torch.Tensor, lam: float) -> torch.Tensor:
-        psi_theta = psi_from_cos(cos_theta, self.margin)  # Eq. 6
-        return (lam * cos_theta + psi_theta) / (1.0 + lam)
+    def margin_cos(self, cos_theta: torch.Tensor) -> torch.Tensor:
+        return psi_from_cos(cos_theta, self.margin)  # Eq. 6

@@ -32,9 +32,7 @@ class MarginHead(nn.Module):
     def extra_repr(self) -> str:
         return f"embedding_dim={self.embedding_dim}, num_classes={self.num_classes}"
 
-    def check_inputs(
-        self, features: torch.Tensor, labels: torch.Tensor | None, lam: float
-    ) -> None:
+    def check_inputs(self, features: torch.Tensor, labels: torch.Tensor | None, lam: float) -> None:
         """Raise ``ValueError`` with a readable message for inputs the head cannot use.
 
         features: (N, D) float; labels: (N,) integer in [0, C); lam: float >= 0.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import nn
@@ -11,12 +12,9 @@ from sphereface_lib.nets.mnist import MnistConvNet, mnist_sphere20
 from sphereface_lib.nets.sphere import STAGE_WIDTHS, UNITS_PER_STAGE, SphereNet
 
 NETS: dict[str, Callable[[int], nn.Module]] = {
-    "mnist_small": lambda embedding_dim: MnistConvNet(embedding_dim),
+    "mnist_small": MnistConvNet,
     "mnist_sphere20": mnist_sphere20,
-    **{
-        f"sphere{depth}": (lambda embedding_dim, depth=depth: SphereNet(depth, embedding_dim))
-        for depth in UNITS_PER_STAGE
-    },
+    **{f"sphere{depth}": partial(SphereNet, depth) for depth in UNITS_PER_STAGE},
 }
 
 

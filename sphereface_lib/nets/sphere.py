@@ -22,8 +22,19 @@ UNITS_PER_STAGE: dict[int, tuple[int, int, int, int]] = {
 STAGE_WIDTHS = (64, 128, 256, 512)
 
 
-def conv3x3(in_channels: int, out_channels: int, stride: int) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)
+def conv3x3(in_channels: int, out_channels: int, stride: int, init_std: float | None) -> nn.Conv2d:
+    """3x3 convolution with bias 0 and Xavier weights, or N(0, init_std) weights when given.
+
+    The official prototxt initialises stride-2 convolutions with Xavier and residual ones
+    from N(0, 0.01).
+    """
+    conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1)
+    if init_std is None:
+        nn.init.xavier_uniform_(conv.weight)
+    else:
+        nn.init.normal_(conv.weight, std=init_std)
+    nn.init.constant_(conv.bias, 0.0)  # type: ignore[arg-type]  # always built with a bias
+    return conv
 
 
 class ResidualUnit(nn.Module):
@@ -32,16 +43,11 @@ class ResidualUnit(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            conv3x3(channels, channels, 1),
+            conv3x3(channels, channels, 1, init_std=0.01),
             nn.PReLU(channels),
-            conv3x3(channels, channels, 1),
+            conv3x3(channels, channels, 1, init_std=0.01),
             nn.PReLU(channels),
         )
-        for layer in self.body:
-            if isinstance(layer, nn.Conv2d):
-                # The official prototxt draws residual convolutions from N(0, 0.01).
-                nn.init.normal_(layer.weight, std=0.01)
-                nn.init.zeros_(layer.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -70,10 +76,7 @@ class SphereNet(nn.Module):
         channels = in_channels
         height, width = input_size
         for width_out, units in zip(STAGE_WIDTHS, UNITS_PER_STAGE[depth], strict=True):
-            opening = conv3x3(channels, width_out, 2)
-            nn.init.xavier_uniform_(opening.weight)
-            nn.init.zeros_(opening.bias)
-            layers += [opening, nn.PReLU(width_out)]
+            layers += [conv3x3(channels, width_out, 2, init_std=None), nn.PReLU(width_out)]
             layers += [ResidualUnit(width_out) for _ in range(units)]
             channels = width_out
             height, width = (height + 1) // 2, (width + 1) // 2
@@ -81,7 +84,7 @@ class SphereNet(nn.Module):
         self.feature_map_size = (height, width)
         self.fc = nn.Linear(channels * height * width, embedding_dim)  # "fc5"
         nn.init.xavier_uniform_(self.fc.weight)
-        nn.init.zeros_(self.fc.bias)
+        nn.init.constant_(self.fc.bias, 0.0)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.dim() != 4 or images.shape[1:] != (self.in_channels, *self.input_size):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from sphereface_lib.data import DataFileError, MNIST_FILES, load_mnist, normalize_images
+from sphereface_lib.data import MNIST_FILES, DataFileError, load_mnist, normalize_images
 from sphereface_lib.data import mnist as mnist_module
 from sphereface_lib.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 
@@ -28,7 +28,18 @@ def test_the_real_files_load_with_the_documented_counts(data_root):
     assert train.images.shape == (60_000, 28, 28) and train.images.dtype == torch.uint8
     assert test.images.shape == (10_000, 28, 28)
     assert train.labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
-    assert torch.bincount(test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert torch.bincount(test.labels).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
 
 
 def test_the_data_root_comes_from_the_environment(data_root, monkeypatch):
@@ -61,7 +72,9 @@ def test_truncated_real_file_is_reported_as_truncated(data_root, tmp_path):
     folder.mkdir()
     source = data_root / "mnist" / "t10k-images-idx3-ubyte.gz"
     (folder / source.name).write_bytes(source.read_bytes()[:100_000])
-    with pytest.raises(DataFileError, match=r"100,000 bytes, expected 1,648,877: the file is truncated"):
+    with pytest.raises(
+        DataFileError, match=r"100,000 bytes, expected 1,648,877: the file is truncated"
+    ):
         load_mnist("test", tmp_path)
 
 

@@ -39,3 +39,37 @@ def naive_logits(
             else:
                 out[i, j] = x_norm * cos
     return out
+
+
+def naive_normalized_logits(
+    features: torch.Tensor,
+    weight: torch.Tensor,
+    kind: str,
+    labels: torch.Tensor | None,
+    scale: float,
+    margin: float,
+    lam: float = 0.0,
+) -> torch.Tensor:
+    """CosFace (s(cos - m)) and ArcFace (s cos(theta + m)) written out with ``math.acos``."""
+    x = features.double().tolist()
+    w = weight.double().tolist()
+    out = torch.zeros(len(x), len(w), dtype=torch.float64)
+    for i, xi in enumerate(x):
+        x_norm = math.sqrt(sum(v * v for v in xi))
+        for j, wj in enumerate(w):
+            w_norm = math.sqrt(sum(v * v for v in wj))
+            cos = max(
+                -1.0, min(1.0, sum(a * b for a, b in zip(xi, wj, strict=True)) / (w_norm * x_norm))
+            )
+            value = cos
+            if labels is not None and j == int(labels[i]):
+                theta = math.acos(cos)
+                if kind == "cosface":
+                    target = cos - margin
+                elif theta + margin <= math.pi:
+                    target = math.cos(theta + margin)
+                else:
+                    target = cos - margin * math.sin(margin)
+                value = (lam * cos + target) / (1 + lam)
+            out[i, j] = scale * value
+    return out

@@ -11,7 +11,10 @@ from tests.heads.oracle import naive_logits
 MARGINS = [1, 2, 3, 4, 5]
 LAMBDAS = [0.0, 0.5, 5.0, 1000.0]
 # Per-dtype tolerances of the oracle comparisons.
-TOLERANCE = {torch.float64: {"rtol": 1e-9, "atol": 1e-9}, torch.float32: {"rtol": 2e-4, "atol": 2e-4}}
+TOLERANCE = {
+    torch.float64: {"rtol": 1e-9, "atol": 1e-9},
+    torch.float32: {"rtol": 2e-4, "atol": 2e-4},
+}
 
 
 def make(kind, dim, classes=10, dtype=torch.float64, seed=0, **options):
@@ -29,9 +32,7 @@ def make(kind, dim, classes=10, dtype=torch.float64, seed=0, **options):
 def test_angular_matches_the_naive_oracle(dtype, dim, m, lam):
     head, features, labels = make("angular", dim, dtype=dtype, margin=m)
     expected = naive_logits(features, head.weight.detach(), "angular", labels, m, lam)
-    torch.testing.assert_close(
-        head(features, labels, lam).double(), expected, **TOLERANCE[dtype]
-    )
+    torch.testing.assert_close(head(features, labels, lam).double(), expected, **TOLERANCE[dtype])
 
 
 @pytest.mark.parametrize("dim", [2, 3, 512])
@@ -81,20 +82,27 @@ def test_forward_does_not_mutate_the_weight():
 
 @pytest.mark.parametrize(
     ("kind", "options", "lam"),
-    [("original", {}, 0.0), ("modified", {}, 0.0), *[("angular", {"margin": m}, lam) for m in MARGINS for lam in (0.0, 2.0)]],
+    [
+        ("original", {}, 0.0),
+        ("modified", {}, 0.0),
+        *[("angular", {"margin": m}, lam) for m in MARGINS for lam in (0.0, 2.0)],
+    ],
 )
 def test_gradcheck_in_float64(kind, options, lam):
     head, features, labels = make(kind, 3, classes=4, **options)
     features.requires_grad_(True)
     weight = head.weight.detach().clone().requires_grad_(True)
 
-
-    assert torch.autograd.gradcheck(lambda x, w: _with_weight(head, w, x, labels, lam), (features, weight))
+    assert torch.autograd.gradcheck(
+        lambda x, w: _with_weight(head, w, x, labels, lam), (features, weight)
+    )
 
 
 def _with_weight(head, weight, features, labels, lam):
     """The head as a function of its weight, via a functional call."""
-    return torch.func.functional_call(head, {**dict(head.named_parameters()), "weight": weight}, (features, labels, lam))
+    return torch.func.functional_call(
+        head, {**dict(head.named_parameters()), "weight": weight}, (features, labels, lam)
+    )
 
 
 @pytest.mark.parametrize("m", MARGINS)
@@ -137,7 +145,9 @@ def test_labels_out_of_range_are_a_value_error(kind, bad_label):
 @pytest.mark.parametrize("kind", list(HEADS))
 def test_wrong_feature_dimension_is_a_value_error(kind):
     head, _, labels = make(kind, 3)
-    with pytest.raises(ValueError, match="features have dimension 4 but this head was built for embedding_dim=3"):
+    with pytest.raises(
+        ValueError, match="features have dimension 4 but this head was built for embedding_dim=3"
+    ):
         head(torch.randn(7, 4, dtype=torch.float64), labels)
     with pytest.raises(ValueError, match="2-D tensor"):
         head(torch.randn(3, dtype=torch.float64))

@@ -1,0 +1,140 @@
+"""Build the book: text notebooks -> papermill (with a profile) -> executed notebooks -> HTML.
+
+    python scripts/build_book.py --profile smoke            # CI: minutes on two cores
+    python scripts/build_book.py --profile full             # the published book
+    python scripts/build_book.py --only 02 -p seeds "[0]"   # one chapter, other parameters
+
+Executed notebooks land in book/_executed/ (git-ignored); the HTML in _build/html/. Training
+goes through the train-or-load cache in $SPHEREFACE_CACHE (default: .cache/runs here), so a
+rebuild does not retrain what is unchanged. A failing cell or any Sphinx warning fails the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+import papermill
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+EXECUTED = ROOT / "book" / "_executed"
+
+
+def chapters() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+
+
+def parse_value(text: str) -> object:
+    """A -p value: JSON when it parses (numbers, lists, true/false/null), else a string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def execute(source: Path, parameters: dict[str, object], output_dir: Path) -> Path:
+    """Convert one text notebook and run it with papermill; return the executed notebook."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    notebook = jupytext.read(source)
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    plain = output_dir / f".{source.stem}.input.ipynb"
+    nbformat.write(notebook, plain)
+    executed = output_dir / f"{source.stem}.ipynb"
+    try:
+        papermill.execute_notebook(
+            plain,
+            executed,
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(output_dir),
+            progress_bar=False,
+            log_output=False,
+        )
+    finally:
+        plain.unlink(missing_ok=True)
+    return executed
+
+
+def build_html() -> None:
+    shutil.rmtree(ROOT / "_build", ignore_errors=True)
+    command = [
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build",
+        str(ROOT),
+        "--warningiserror",
+        "--nitpick",
+        "--keep-going",
+        "--all",
+    ]
+    subprocess.run(command, check=True, cwd=ROOT)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--profile", choices=["smoke", "full"], default="smoke")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="run only chapters whose name starts with this (repeatable)",
+    )
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a papermill parameter for every chapter run (JSON value)",
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=EXECUTED, help="where executed notebooks go"
+    )
+    parser.add_argument("--no-html", action="store_true", help="execute the notebooks only")
+    arguments = parser.parse_args()
+
+    os.environ.setdefault("SPHEREFACE_CACHE", str(ROOT / ".cache" / "runs"))
+    parameters: dict[str, object] = {"profile": arguments.profile}
+    parameters.update({name: parse_value(value) for name, value in arguments.parameter})
+    selected = [
+        c
+        for c in chapters()
+        if not arguments.only or any(c.name.startswith(o) for o in arguments.only)
+    ]
+    if not selected:
+        parser.error(
+            f"no chapter matches {arguments.only}; chapters: {[c.name for c in chapters()]}"
+        )
+    timings = {}
+    for source in selected:
+        started = time.perf_counter()
+        print(f"executing {source.name} with {parameters}", flush=True)
+        execute(source, parameters, arguments.output_dir)
+        timings[source.stem] = time.perf_counter() - started
+        print(f"  {source.stem}: {timings[source.stem]:.0f} s", flush=True)
+    (arguments.output_dir / "timings.json").write_text(
+        json.dumps({"profile": arguments.profile, "seconds": timings}, indent=2)
+    )
+    if not arguments.no_html:
+        build_html()
+    print("chapter times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

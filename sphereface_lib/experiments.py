@@ -1,0 +1,144 @@
+"""Grids of MNIST runs (heads x dimensions x seeds) and their summary, shared by book and scripts.
+
+The reference numbers are those of the TensorFlow reimplementation YunYang1994/SphereFace,
+labelled as such wherever they are shown.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import Any
+
+from tqdm import tqdm
+
+from sphereface_lib.cache import train_or_load
+from sphereface_lib.config import TrainConfig, preset
+from sphereface_lib.train import RunResult
+
+# Test accuracy with 2-D features in the README of YunYang1994/SphereFace (one run, 5,120 of the
+# 10,000 test images, evaluated while still training on the test batches).
+REFERENCE_2D_ACCURACY = {"original": 0.9775, "modified": 0.9847, "angular": 0.9896}
+REFERENCE_SOURCE = "YunYang1994/SphereFace README (TensorFlow; one run, 5,120 test images)"
+
+# Epochs of the full profile by feature dimension: 3-D features separate faster than 2-D.
+FULL_EPOCHS = {2: 8, 3: 4}
+
+
+def grid(
+    profile: str,
+    heads: Sequence[str],
+    dimensions: Sequence[int],
+    seeds: Sequence[int],
+    **overrides: Any,
+) -> list[TrainConfig]:
+    """Configurations of every (head, dimension, seed), in that nesting order."""
+    configs = []
+    for head in heads:
+        for dimension in dimensions:
+            for seed in seeds:
+                values: dict[str, Any] = {"head": head, "embedding_dim": dimension, "seed": seed}
+                if profile == "full":
+                    values["epochs"] = FULL_EPOCHS.get(dimension, FULL_EPOCHS[2])
+                configs.append(preset(profile, **{**values, **overrides}))
+    return configs
+
+
+def _train_one(arguments: tuple[TrainConfig, Any, Any]) -> RunResult:
+    import torch
+
+    torch.set_num_threads(1)  # one core per worker process
+    config, cache_dir, data_root = arguments
+    return train_or_load(config, cache_dir, data_root, progress=False)
+
+
+def run_all(
+    configs: Sequence[TrainConfig],
+    cache_dir: str | os.PathLike[str] | None = None,
+    data_root: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    progress: bool = True,
+) -> list[RunResult]:
+    """Train-or-load every configuration; ``workers`` > 1 trains in parallel processes."""
+    if workers <= 1:
+        return [train_or_load(c, cache_dir, data_root, progress=progress) for c in configs]
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        jobs = pool.map(_train_one, [(c, cache_dir, data_root) for c in configs])
+        return list(tqdm(jobs, total=len(configs), desc="runs", disable=not progress))
+
+
+@dataclass(frozen=True)
+class AccuracySummary:
+    """Final test accuracy over seeds: mean, sample standard deviation, best and worst seed."""
+
+    mean: float
+    std: float
+    best: float
+    worst: float
+    best_seed: int
+    worst_seed: int
+    count: int
+
+
+def summarize(runs: Iterable[RunResult]) -> AccuracySummary:
+    runs = list(runs)
+    accuracies = [run.final_test_accuracy for run in runs]
+    best = max(range(len(runs)), key=lambda i: accuracies[i])
+    worst = min(range(len(runs)), key=lambda i: accuracies[i])
+    return AccuracySummary(
+        mean=statistics.fmean(accuracies),
+        std=statistics.stdev(accuracies) if len(accuracies) > 1 else math.nan,
+        best=accuracies[best],
+        worst=accuracies[worst],
+        best_seed=runs[best].config.seed,
+        worst_seed=runs[worst].config.seed,
+        count=len(runs),
+    )
+
+
+def group_by(results: Iterable[RunResult], *fields: str) -> dict[tuple[Any, ...], list[RunResult]]:
+    """Results keyed by the values of configuration ``fields`` (in first-seen order)."""
+    groups: dict[tuple[Any, ...], list[RunResult]] = {}
+    for result in results:
+        key = tuple(getattr(result.config, name) for name in fields)
+        groups.setdefault(key, []).append(result)
+    return groups
+
+
+def accuracy_rows(results: Iterable[RunResult], dimension: int) -> list[list[Any]]:
+    """Table rows (head, mean ± std, best (seed), worst (seed), seeds, reference or '–')."""
+    rows = []
+    chosen = [r for r in results if r.config.embedding_dim == dimension]
+    for (head,), runs in group_by(chosen, "head").items():
+        summary = summarize(runs)
+        name = head if head != "angular" else f"angular (m={runs[0].config.margin})"
+        reference = REFERENCE_2D_ACCURACY.get(head) if dimension == 2 else None
+        if head == "angular" and runs[0].config.margin != 4:
+            reference = None
+        std = "" if math.isnan(summary.std) else f" ± {summary.std:.4f}"
+        rows.append(
+            [
+                name,
+                f"{summary.mean:.4f}{std}",
+                f"{summary.best:.4f} ({summary.best_seed})",
+                f"{summary.worst:.4f} ({summary.worst_seed})",
+                summary.count,
+                "–" if reference is None else f"{reference:.4f}",
+            ]
+        )
+    return rows
+
+
+ACCURACY_COLUMNS = [
+    "head",
+    "test accuracy, mean ± std",
+    "best (seed)",
+    "worst (seed)",
+    "seeds",
+    "reference (YunYang1994)",
+]
