@@ -68,6 +68,18 @@ def execute(source: Path, parameters: dict[str, object], output_dir: Path) -> Pa
     return executed
 
 
+def ensure_mnist(parameters: list[list[str]]) -> None:
+    """Verify MNIST under the data root once; fetch it the torchvision way if it is missing.
+
+    With the files present (CI, offline machines) nothing is downloaded.
+    """
+    from sphereface_lib.data import load_mnist
+
+    root = next((value for name, value in parameters if name == "data_root"), None)
+    for split in ("train", "test"):
+        load_mnist(split, root, download=True)
+
+
 def build_html() -> None:
     shutil.rmtree(ROOT / "_build", ignore_errors=True)
     command = [
@@ -109,6 +121,7 @@ def main() -> int:
     arguments = parser.parse_args()
 
     os.environ.setdefault("SPHEREFACE_CACHE", str(ROOT / ".cache" / "runs"))
+    ensure_mnist(arguments.parameter)
     parameters: dict[str, object] = {"profile": arguments.profile}
     parameters.update({name: parse_value(value) for name, value in arguments.parameter})
     selected = [

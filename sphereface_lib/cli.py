@@ -14,12 +14,16 @@ from sphereface_lib.config import PRESETS, TrainConfig, preset
 
 # One line of help per configuration field; a test checks that none is missing.
 FIELD_HELP: dict[str, str] = {
-    "head": "classification head: original (Wx+b), modified (unit weights, no bias) or "
-    "angular (A-Softmax)",
+    "dataset": "training set: mnist (digits), lfw or att (faces, with a sphere* network)",
+    "head": "classification head: original (Wx+b), modified (unit weights, no bias), "
+    "angular (A-Softmax), cosface or arcface",
     "margin": "integer angular margin m >= 1 of the angular head (paper: 4)",
+    "scale": "feature scale s of the cosface and arcface heads",
+    "additive_margin": "additive margin of the cosface (cos - m) and arcface (theta + m) heads",
     "embedding_dim": "dimension of the learned features (2 or 3 can be drawn)",
-    "net": "embedding network: mnist_small (fast default) or mnist_sphere20 (the reference's "
-    "SphereFace-20 on 28x28; slow on a CPU)",
+    "net": "embedding network: mnist_small (fast default), mnist_sphere20 (the reference's "
+    "SphereFace-20 on 28x28; slow on a CPU), or sphere4/10/20/36/64 (and sphere4/10/20_half) "
+    "for 112x96 faces",
     "epochs": "passes over the training set",
     "batch_size": "images per update",
     "learning_rate": "peak learning rate of SGD (warm-up, then cosine decay to zero)",
@@ -35,7 +39,7 @@ FIELD_HELP: dict[str, str] = {
     "seed": "random seed (initialisation, data order, augmentation)",
     "train_limit": "use only the first N training images (default: all 60,000)",
     "test_limit": "evaluate on the first N test images (default: all 10,000)",
-    "snapshot_points": "test images whose features are recorded for the animations",
+    "snapshot_points": "test images whose features are recorded for the animations (0: none)",
     "snapshots_per_epoch": "feature snapshots per epoch",
     "device": "auto (CUDA with bf16 autocast when present, else CPU), cpu, cuda or cuda:N",
 }

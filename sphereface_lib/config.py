@@ -6,26 +6,31 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from sphereface_lib.data.training_sets import TRAINING_SET_INPUTS, TRAINING_SETS
 from sphereface_lib.heads import HEADS
 from sphereface_lib.margins import check_margin
-from sphereface_lib.nets import NETS
+from sphereface_lib.nets import NET_INPUTS, NETS
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One MNIST training run. Every field changes the result, so every field keys the cache."""
+    """One training run. Every field changes the result, so every field keys the cache."""
 
+    dataset: str = "mnist"  # or "lfw", "att" (faces; use a sphere* network)
     head: str = "angular"
     margin: int = 4  # the paper's m; used by the angular head only
+    scale: float = 16.0  # s of the cosface/arcface heads (16 suits 10 classes in 2-D)
+    additive_margin: float = 0.35  # m of the cosface (cos - m) and arcface (theta + m) heads
     embedding_dim: int = 2  # 2 and 3 can be drawn; the paper's faces use 512
     net: str = "mnist_small"  # fast enough for several seeds on two CPU cores
-    epochs: int = 6
+    epochs: int = 8  # 2-D A-Softmax reaches 0.990-0.992 test accuracy in 8 epochs
     batch_size: int = 128  # small batches: more updates per second of CPU time on MNIST
     learning_rate: float = 0.1  # peak of the warm-up + cosine schedule (SGD, Nesterov momentum)
     warmup_epochs: float = 0.5  # the 2-D bottleneck is fragile in the first updates
     momentum: float = 0.9
     weight_decay: float = 5e-4  # the official SphereFace solver's value
-    grad_clip_norm: float | None = None  # clip the global gradient norm (None: no clipping)
+    # Without clipping, a few seeds of the 2-D heads blew up at the peak learning rate.
+    grad_clip_norm: float | None = 5.0  # clip the global gradient norm (None: no clipping)
     # lambda annealing of the official code: lambda = max(min, base * (1 + gamma*step)^-power).
     lambda_base: float = 1000.0
     lambda_gamma: float = 0.12
@@ -35,7 +40,7 @@ class TrainConfig:
     seed: int = 0
     train_limit: int | None = None  # use only the first N training images (smoke runs)
     test_limit: int | None = None  # evaluate on the first N test images (None: all 10,000)
-    snapshot_points: int = 2000  # test images whose features are recorded for the animations
+    snapshot_points: int = 2000  # test images whose features are recorded (0: none)
     snapshots_per_epoch: int = 4  # frames per epoch in the animations
     device: str = "auto"  # "auto" picks CUDA when present (with bf16 autocast), else the CPU
 
@@ -45,6 +50,16 @@ class TrainConfig:
         check_margin(self.margin)
         if self.net not in NETS:
             raise ValueError(f"unknown network {self.net!r}; choose one of {', '.join(NETS)}")
+        if self.dataset not in TRAINING_SETS:
+            raise ValueError(
+                f"unknown dataset {self.dataset!r}; choose one of {', '.join(TRAINING_SETS)}"
+            )
+        if NET_INPUTS[self.net] != TRAINING_SET_INPUTS[self.dataset]:
+            raise ValueError(
+                f"network {self.net!r} takes inputs of shape {NET_INPUTS[self.net]} but dataset "
+                f"{self.dataset!r} has {TRAINING_SET_INPUTS[self.dataset]}; use an mnist_* "
+                "network for digits and a sphere* network for faces"
+            )
         positive = ("embedding_dim", "epochs", "batch_size", "snapshots_per_epoch")
         for name in positive:
             value = getattr(self, name)
@@ -54,6 +69,8 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
         if self.lambda_min < 0 or self.lambda_base < 0:
             raise ValueError("lambda_base and lambda_min must be >= 0")
+        if self.snapshot_points < 0:
+            raise ValueError(f"snapshot_points must be >= 0, got {self.snapshot_points}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
         for name in ("train_limit", "test_limit"):

@@ -1,7 +1,8 @@
 """The mathematics of A-Softmax as pure functions of tensors and integers.
 
 Liu et al., *SphereFace: Deep Hypersphere Embedding for Face Recognition*, CVPR 2017
-(arXiv 1704.08063), Section 3.2 (Eq. 6 and 7) and the annealing of the official Caffe code.
+(arXiv 1704.08063), Section 3.2 (Eqs. 6 and 7, arXiv v4 numbering) and the annealing
+of the official Caffe code.
 
 Legend: ``theta`` angles in radians in [0, pi]; ``cos_theta`` their cosines in [-1, 1];
 ``m`` the integer angular margin (m >= 1); any tensor shape, broadcast elementwise.
@@ -44,7 +45,7 @@ def cos_m_theta(cos_theta: torch.Tensor, m: int) -> torch.Tensor:
 def margin_interval(cos_theta: torch.Tensor, m: int) -> torch.Tensor:
     """k = floor(m*theta/pi) computed from cos theta: the number of j in 1..m with theta >= j*pi/m.
 
-    Returned in the dtype of ``cos_theta`` (it multiplies a sign and a shift in Eq. 6).
+    Returned in the dtype of ``cos_theta`` (it multiplies a sign and a shift in Eq. 7).
     """
     m = check_margin(m)
     k = torch.zeros_like(cos_theta)
@@ -55,14 +56,14 @@ def margin_interval(cos_theta: torch.Tensor, m: int) -> torch.Tensor:
 
 
 def psi_from_cos(cos_theta: torch.Tensor, m: int) -> torch.Tensor:
-    """psi(theta) of Eq. 6 from cos theta, as the heads use it (differentiable in cos theta)."""
+    """psi(theta) of Eq. 7 from cos theta, as the heads use it (differentiable in cos theta)."""
     k = margin_interval(cos_theta, m)
     sign = 1 - 2 * torch.remainder(k, 2)  # (-1)^k
-    return sign * cos_m_theta(cos_theta, m) - 2 * k  # Eq. 6
+    return sign * cos_m_theta(cos_theta, m) - 2 * k  # Eq. 7
 
 
 def psi(theta: torch.Tensor, m: int) -> torch.Tensor:
-    """psi(theta) = (-1)^k cos(m theta) - 2k, k = floor(m theta / pi), theta in [0, pi] (Eq. 6).
+    """psi(theta) = (-1)^k cos(m theta) - 2k, k = floor(m theta / pi), theta in [0, pi] (Eq. 7).
 
     The direct form, for plots and tests; the heads use :func:`psi_from_cos`.
     """
@@ -75,7 +76,7 @@ def psi(theta: torch.Tensor, m: int) -> torch.Tensor:
     # could otherwise push k past m.
     k = torch.clamp(torch.floor(m * theta / math.pi), max=m)
     sign = 1 - 2 * torch.remainder(k, 2)
-    return sign * torch.cos(m * theta) - 2 * k  # Eq. 6
+    return sign * torch.cos(m * theta) - 2 * k  # Eq. 7
 
 
 def annealed_lambda(

@@ -1,4 +1,4 @@
-"""One training loop for every head and network on MNIST: seeded, resumable, with snapshots.
+"""One training loop for every head, network and data set: seeded, resumable, with snapshots.
 
 A run writes into its output folder:
 
@@ -32,7 +32,8 @@ from tqdm import tqdm
 
 from sphereface_lib import __version__
 from sphereface_lib.config import TrainConfig
-from sphereface_lib.data import load_mnist, normalize_images
+from sphereface_lib.data.faces import random_horizontal_flip
+from sphereface_lib.data.training_sets import TrainingData, load_training_data
 from sphereface_lib.heads import MarginHead, build_head
 from sphereface_lib.margins import annealed_lambda
 from sphereface_lib.nets import build_net
@@ -41,7 +42,6 @@ from sphereface_lib.seeding import derived_generator, seed_everything
 
 # Bump when a change to this loop changes what a configuration produces; it keys the cache.
 FORMAT_VERSION = 1
-NUM_CLASSES = 10
 SHIFT_PIXELS = 2
 EVAL_BATCH = 1000
 
@@ -82,8 +82,8 @@ class RunResult:
         """The trained network and head (on the CPU, in eval mode)."""
         if self.run_dir is None or not (self.run_dir / "model.pt").exists():
             raise FileNotFoundError("this result has no saved model (was the run complete?)")
-        net, head = build_model(self.config)
         state = torch.load(self.run_dir / "model.pt", map_location="cpu", weights_only=True)
+        net, head = build_model(self.config, num_classes=state["head"]["weight"].shape[0])
         net.load_state_dict(state["net"])
         head.load_state_dict(state["head"])
         return net.eval(), head.eval()
@@ -97,18 +97,32 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_model(config: TrainConfig) -> tuple[nn.Module, MarginHead]:
+def head_options(config: TrainConfig) -> dict[str, Any]:
+    """The constructor options of the configured head."""
+    if config.head == "angular":
+        return {"margin": config.margin}
+    if config.head in ("cosface", "arcface"):
+        return {"scale": config.scale, "margin": config.additive_margin}
+    return {}
+
+
+def build_model(config: TrainConfig, num_classes: int) -> tuple[nn.Module, MarginHead]:
     """Network and head of ``config``, initialised from its seed."""
     torch.manual_seed(config.seed)
     net = build_net(config.net, config.embedding_dim)
-    options = {"margin": config.margin} if config.head == "angular" else {}
-    head = build_head(config.head, config.embedding_dim, NUM_CLASSES, **options)
+    head = build_head(config.head, config.embedding_dim, num_classes, **head_options(config))
     return net, head
 
 
 def lambda_at(config: TrainConfig, step: int) -> float:
-    """The annealing weight at ``step``; margin-free heads ignore it, so they get 0."""
-    if config.head != "angular":
+    """The annealing weight at ``step``; heads without a margin ignore it, so they get 0.
+
+    Only A-Softmax is annealed by default: CosFace and ArcFace train without it (their papers'
+    recipe), so they get lambda = 0 unless ``lambda_base`` and ``lambda_min`` ask otherwise.
+    """
+    if config.head in ("original", "modified"):
+        return 0.0
+    if config.head in ("cosface", "arcface") and config.lambda_base == 0:
         return 0.0
     return annealed_lambda(
         step, config.lambda_base, config.lambda_gamma, config.lambda_power, config.lambda_min
@@ -199,29 +213,6 @@ def _cpu_model() -> str:
     return platform.processor()
 
 
-@dataclass
-class _Data:
-    train_images: torch.Tensor
-    train_labels: torch.Tensor
-    test_images: torch.Tensor
-    test_labels: torch.Tensor
-
-
-def _load_data(
-    config: TrainConfig, data_root: str | os.PathLike[str] | None, download: bool
-) -> _Data:
-    train = load_mnist("train", data_root, download=download)
-    test = load_mnist("test", data_root, download=download)
-    n_train = config.train_limit or len(train)
-    n_test = config.test_limit or len(test)
-    return _Data(
-        normalize_images(train.images[:n_train]),
-        train.labels[:n_train],
-        normalize_images(test.images[:n_test]),
-        test.labels[:n_test],
-    )
-
-
 def _check_checkpoint(state: dict[str, Any], config: TrainConfig, path: Path) -> None:
     if state.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
@@ -282,9 +273,11 @@ def train(
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)
-    data = _load_data(config, data_root, download)
+    data = load_training_data(
+        config.dataset, data_root, config.train_limit, config.test_limit, download, progress
+    )
     seed_everything(config.seed)
-    net, head = build_model(config)
+    net, head = build_model(config, data.num_classes)
     net.to(device).to(memory_format=torch.channels_last)
     head.to(device)
     parameters = list(net.parameters()) + list(head.parameters())
@@ -310,6 +303,8 @@ def train(
     running = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "seconds": 0.0}
 
     def record_frame() -> None:
+        if config.snapshot_points == 0:
+            return
         frames["steps"].append(torch.tensor(step))
         frames["features"].append(embed(net, snapshot_images, device).cpu())
         frames["weights"].append(head.weight.detach().float().cpu().clone())
@@ -371,7 +366,11 @@ def train(
             started = time.perf_counter()
             images = data.train_images[batch]
             if config.augment:
-                images = shift_images(images, derived_generator(config.seed, 2, step), SHIFT_PIXELS)
+                generator = derived_generator(config.seed, 2, step)
+                if data.augmentation == "shift":
+                    images = shift_images(images, generator, SHIFT_PIXELS)
+                else:
+                    images = random_horizontal_flip(images, 0.5, generator)
             images = _to_memory_format(images.to(device, non_blocking=True), device)
             labels = data.train_labels[batch].to(device, non_blocking=True)
             lam = lambda_at(config, step)
@@ -432,7 +431,7 @@ def _end_epoch(
     config: TrainConfig,
     net: nn.Module,
     head: MarginHead,
-    data: _Data,
+    data: TrainingData,
     device: torch.device,
     step: int,
     learning_rate: float,
@@ -462,21 +461,23 @@ def _finish(
     run_dir: Path | None,
     net: nn.Module,
     head: MarginHead,
-    data: _Data,
+    data: TrainingData,
     device: torch.device,
     metrics: list[dict[str, float]],
     frames: dict[str, list[torch.Tensor]],
     snapshot_labels: torch.Tensor,
 ) -> RunResult:
     steps_per_epoch = math.ceil(len(data.train_labels) / config.batch_size)
-    steps = torch.stack(frames["steps"])
-    snapshots = Snapshots(
-        steps=steps,
-        epochs=steps.double() / steps_per_epoch,
-        features=torch.stack(frames["features"]),
-        weights=torch.stack(frames["weights"]),
-        labels=snapshot_labels.clone(),
-    )
+    snapshots = None
+    if frames["steps"]:
+        steps = torch.stack(frames["steps"])
+        snapshots = Snapshots(
+            steps=steps,
+            epochs=steps.double() / steps_per_epoch,
+            features=torch.stack(frames["features"]),
+            weights=torch.stack(frames["weights"]),
+            labels=snapshot_labels.clone(),
+        )
     test_features = embed(net, data.test_images, device).cpu()
     record = {
         "library_version": __version__,
@@ -485,6 +486,7 @@ def _finish(
         "device": resolve_device(config.device).type,
         "hardware": _hardware(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "num_classes": data.num_classes,
         "train_images": len(data.train_labels),
         "test_images": len(data.test_labels),
         "metrics": metrics,
@@ -504,7 +506,8 @@ def _finish(
     )
     if run_dir is not None:
         torch.save({"net": net.state_dict(), "head": head.state_dict()}, run_dir / "model.pt")
-        torch.save(snapshots.__dict__, run_dir / "snapshots.pt")
+        if snapshots is not None:
+            torch.save(snapshots.__dict__, run_dir / "snapshots.pt")
         torch.save(
             {"features": test_features, "labels": result.test_labels},
             run_dir / "test_features.pt",
@@ -523,9 +526,11 @@ def load_result(run_dir: str | os.PathLike[str]) -> RunResult:
         raise FileNotFoundError(f"{run_dir} holds no finished run (no result.json)")
     record = json.loads(record_path.read_text())
     config = TrainConfig.from_dict(record["config"])
-    snapshots = Snapshots(
-        **torch.load(run_dir / "snapshots.pt", map_location="cpu", weights_only=True)
-    )
+    snapshots = None
+    if (run_dir / "snapshots.pt").exists():
+        snapshots = Snapshots(
+            **torch.load(run_dir / "snapshots.pt", map_location="cpu", weights_only=True)
+        )
     finals = torch.load(run_dir / "test_features.pt", map_location="cpu", weights_only=True)
     return RunResult(
         config,

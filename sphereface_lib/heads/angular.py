@@ -23,4 +23,4 @@ class AngularSoftmaxHead(TargetMarginHead):
         return f"{super().extra_repr()}, margin={self.margin}"
 
     def margin_cos(self, cos_theta: torch.Tensor) -> torch.Tensor:
-        return psi_from_cos(cos_theta, self.margin)  # Eq. 6
+        return psi_from_cos(cos_theta, self.margin)  # Eq. 7

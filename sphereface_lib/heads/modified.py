@@ -1,4 +1,4 @@
-"""The modified softmax head: ||W_j|| = 1 and no bias, so logits are ||x|| cos(theta_j) (Eq. 3)."""
+"""The modified softmax head: ||W_j|| = 1 and no bias, so logits are ||x|| cos(theta_j) (Eq. 5)."""
 
 from __future__ import annotations
 
@@ -18,4 +18,4 @@ class ModifiedSoftmaxHead(MarginHead):
     def logits(
         self, features: torch.Tensor, labels: torch.Tensor | None, lam: float
     ) -> torch.Tensor:
-        return features @ self.normalized_weight().T  # ||x|| cos theta_j, Eq. 3
+        return features @ self.normalized_weight().T  # ||x|| cos theta_j, Eq. 5

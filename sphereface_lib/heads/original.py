@@ -1,4 +1,4 @@
-"""The original softmax head: logits W x + b (paper Eq. 1)."""
+"""The original softmax head: logits W x + b (paper Eqs. 1-4)."""
 
 from __future__ import annotations
 
@@ -19,4 +19,4 @@ class OriginalSoftmaxHead(MarginHead):
     def logits(
         self, features: torch.Tensor, labels: torch.Tensor | None, lam: float
     ) -> torch.Tensor:
-        return F.linear(features, self.weight, self.bias)  # Eq. 1: W_j^T x + b_j
+        return F.linear(features, self.weight, self.bias)  # W_j^T x + b_j (Eqs. 1-4)

@@ -15,6 +15,12 @@ NETS: dict[str, Callable[[int], nn.Module]] = {
     "mnist_small": MnistConvNet,
     "mnist_sphere20": mnist_sphere20,
     **{f"sphere{depth}": partial(SphereNet, depth) for depth in UNITS_PER_STAGE},
+    # Half-width variants (32/64/128/256 channels) for training on a CPU.
+    **{f"sphere{depth}_half": partial(SphereNet, depth, base_width=32) for depth in (4, 10, 20)},
+}
+# The input each network expects: (channels, height, width).
+NET_INPUTS: dict[str, tuple[int, int, int]] = {
+    name: (1, 28, 28) if name.startswith("mnist") else (3, 112, 96) for name in NETS
 }
 
 
@@ -65,6 +71,7 @@ def count_multiply_adds(module: nn.Module, input_shape: tuple[int, ...]) -> int:
 
 __all__ = [
     "NETS",
+    "NET_INPUTS",
     "STAGE_WIDTHS",
     "UNITS_PER_STAGE",
     "MnistConvNet",

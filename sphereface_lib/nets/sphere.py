@@ -62,7 +62,9 @@ class SphereNet(nn.Module):
         embedding_dim: int = 512,
         in_channels: int = 3,
         input_size: tuple[int, int] = (112, 96),
+        base_width: int = 64,
     ) -> None:
+        """``base_width`` 64 is the paper's; 32 (the ``_half`` nets) trains ~3x faster on a CPU."""
         super().__init__()
         if depth not in UNITS_PER_STAGE:
             raise ValueError(
@@ -75,7 +77,8 @@ class SphereNet(nn.Module):
         layers: list[nn.Module] = []
         channels = in_channels
         height, width = input_size
-        for width_out, units in zip(STAGE_WIDTHS, UNITS_PER_STAGE[depth], strict=True):
+        widths = [width * base_width // STAGE_WIDTHS[0] for width in STAGE_WIDTHS]
+        for width_out, units in zip(widths, UNITS_PER_STAGE[depth], strict=True):
             layers += [conv3x3(channels, width_out, 2, init_std=None), nn.PReLU(width_out)]
             layers += [ResidualUnit(width_out) for _ in range(units)]
             channels = width_out

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, the smoke build of the book, nbval on the executed
+# notebooks, then the tests of the built book (browser, workflow). Fails on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python="${PYTHON:-.venv/bin/python}"
+[ -x "$python" ] || python=python3
+export SPHEREFACE_CACHE="${SPHEREFACE_CACHE:-$PWD/.cache/runs}"
+
+echo "== unit tests"
+"$python" -m pytest -q -m "not book" tests
+
+echo "== smoke build of the book"
+"$python" scripts/build_book.py --profile smoke
+
+echo "== nbval: re-execute every chapter and compare its outputs"
+(cd book/_executed && "$python" -m pytest -q --nbval -p no:cacheprovider --nbval-cell-timeout=900 ./*.ipynb)
+
+echo "== the built book"
+"$python" -m pytest -q -m book tests

@@ -1,0 +1,122 @@
+"""The labelled image sets the training loop knows by name, loaded whole into memory.
+
+- ``"mnist"``: 60,000 training and 10,000 test digits, (1, 28, 28).
+- ``"lfw"``: the LFW people with at least 10 images, minus every person who appears in folds 1
+  and 2 of ``pairs.txt`` (so verification on those folds is identity-disjoint): 119 people,
+  3,362 images. Each person's last tenth of images (at least one) is held out as the
+  classification test set. (3, 112, 96) faces, cropped with :data:`LFW_DEEPFUNNELED_CROP`.
+- ``"att"``: AT&T/ORL subjects s1..s30 (s31..s40 are kept for verification), images 1-8 for
+  training and 9-10 for testing. (3, 112, 96), grey replicated to three channels.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from sphereface_lib.data.faces import (
+    LFW_DEEPFUNNELED_CROP,
+    FaceFolder,
+    FacePreprocess,
+    att_faces_folder,
+    lfw_folder,
+    load_face_tensors,
+    pair_identities,
+    read_lfw_pairs,
+)
+from sphereface_lib.data.mnist import load_mnist, normalize_images
+from sphereface_lib.data.paths import default_cache_root
+
+LFW_EVALUATION_FOLDS = (1, 2)  # the folds whose images the bundled LFW subset holds in full
+ATT_TRAIN_SUBJECTS = tuple(f"s{i}" for i in range(1, 31))
+ATT_VERIFY_SUBJECTS = tuple(f"s{i}" for i in range(31, 41))
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """train/test images (N, C, H, W) float32 normalised; labels (N,) int64 in [0, num_classes)."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    num_classes: int
+    augmentation: str  # "shift" (digits) or "flip" (faces)
+
+
+def lfw_training_identities(root: str | os.PathLike[str] | None = None) -> FaceFolder:
+    """The LFW people with >= 10 images that appear in no pair of the evaluation folds."""
+    folder = lfw_folder(root)
+    pairs = read_lfw_pairs(folder / "pairs.txt", folds=LFW_EVALUATION_FOLDS)
+    return FaceFolder(folder, exclude=pair_identities(pairs), min_images=10)
+
+
+def _split_faces(
+    folder: FaceFolder,
+    preprocess: FacePreprocess,
+    is_test: torch.Tensor,
+    progress: bool,
+) -> TrainingData:
+    faces = load_face_tensors(
+        folder, preprocess, cache_dir=default_cache_root() / "faces", progress=progress
+    )
+    return TrainingData(
+        faces.images[~is_test],
+        faces.labels[~is_test],
+        faces.images[is_test],
+        faces.labels[is_test],
+        num_classes=len(faces.identities),
+        augmentation="flip",
+    )
+
+
+def load_training_data(
+    name: str,
+    root: str | os.PathLike[str] | None = None,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+    download: bool = False,
+    progress: bool = False,
+) -> TrainingData:
+    """The set called ``name`` (see the module docstring), optionally cut to the first images."""
+    if name == "mnist":
+        train = load_mnist("train", root, download=download)
+        test = load_mnist("test", root, download=download)
+        data = TrainingData(
+            normalize_images(train.images),
+            train.labels,
+            normalize_images(test.images),
+            test.labels,
+            num_classes=10,
+            augmentation="shift",
+        )
+    elif name == "lfw":
+        folder = lfw_training_identities(root)
+        labels = torch.tensor([label for _, label in folder.samples])
+        # The last tenth (at least one) of each person's images, in file order, is the test set.
+        is_test = torch.zeros(len(labels), dtype=torch.bool)
+        for label in range(len(folder.identities)):
+            indices = (labels == label).nonzero()[:, 0]
+            is_test[indices[-max(1, len(indices) // 10) :]] = True
+        data = _split_faces(folder, FacePreprocess(crop=LFW_DEEPFUNNELED_CROP), is_test, progress)
+    elif name == "att":
+        folder = FaceFolder(att_faces_folder(root), identities=ATT_TRAIN_SUBJECTS)
+        is_test = torch.tensor([path.stem in ("9", "10") for path, _ in folder.samples])
+        data = _split_faces(folder, FacePreprocess(), is_test, progress)
+    else:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(TRAINING_SETS)}")
+    return TrainingData(
+        data.train_images[:train_limit],
+        data.train_labels[:train_limit],
+        data.test_images[:test_limit],
+        data.test_labels[:test_limit],
+        data.num_classes,
+        data.augmentation,
+    )
+
+
+TRAINING_SETS = ("mnist", "lfw", "att")
+# The input shape (channels, height, width) of each set, to check a network against.
+TRAINING_SET_INPUTS = {"mnist": (1, 28, 28), "lfw": (3, 112, 96), "att": (3, 112, 96)}
