@@ -53,8 +53,10 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     arguments = parser.parse_args()
-    print(f"device {arguments.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{platform.processor() or platform.machine()}")
+    print(
+        f"device {arguments.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}"
+    )
     rows = []
     for size in SIZES:
         baseline = None
@@ -63,7 +65,9 @@ def main() -> None:
         for kind, options in HEADS:
             seconds = time_head(kind, options, size, arguments.device)
             baseline = baseline or seconds
-            rows.append({"size": size, "head": kind, "seconds": seconds, "ratio": seconds / baseline})
+            rows.append(
+                {"size": size, "head": kind, "seconds": seconds, "ratio": seconds / baseline}
+            )
             print(f"{kind:>10} {seconds * 1e3:9.3f} {seconds / baseline:11.2f}")
     goal = next(r for r in rows if r["head"] == "angular" and r["size"] == SIZES[1])["ratio"]
     print(f"\nangular / original at the large size: {goal:.2f} (goal <= 1.3)")

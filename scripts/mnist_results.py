@@ -15,7 +15,13 @@ import sys
 import time
 from pathlib import Path
 
-from sphereface_lib.experiments import ACCURACY_COLUMNS, REFERENCE_SOURCE, accuracy_rows, grid, run_all
+from sphereface_lib.experiments import (
+    ACCURACY_COLUMNS,
+    REFERENCE_SOURCE,
+    accuracy_rows,
+    grid,
+    run_all,
+)
 from sphereface_lib.report import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +29,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def commit() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return head + ("+uncommitted" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -40,23 +58,35 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="write every run record here")
     arguments = parser.parse_args()
 
-    configs = grid(arguments.profile, ["original", "modified", "angular"], arguments.dims, arguments.seeds)
+    configs = grid(
+        arguments.profile, ["original", "modified", "angular"], arguments.dims, arguments.seeds
+    )
     started = time.perf_counter()
     results = run_all(configs, arguments.cache_dir, workers=arguments.workers)
     elapsed = time.perf_counter() - started
     hardware = results[0].record["hardware"]
+    test_images = results[0].record["test_images"]
     for dimension in arguments.dims:
-        print(f"\n{dimension}-D features, MNIST test set ({results[0].record['test_images']:,} images):\n")
+        print(f"\n{dimension}-D features, MNIST test set ({test_images:,} images):\n")
         print(markdown_table(accuracy_rows(results, dimension), ACCURACY_COLUMNS))
     print(f"\nReference column: {REFERENCE_SOURCE}.")
-    print(f"Command: python scripts/mnist_results.py --profile {arguments.profile} --seeds {' '.join(map(str, arguments.seeds))}")
-    print(f"Hardware: {hardware['processor']}, {hardware['cpu_threads']} threads, torch {hardware['torch']}")
-    print(f"Date: {time.strftime('%Y-%m-%d')}; commit {commit()}; wall time of this command {elapsed:.0f} s")
+    seeds = " ".join(map(str, arguments.seeds))
+    print(f"Command: python scripts/mnist_results.py --profile {arguments.profile} --seeds {seeds}")
+    print(
+        f"Hardware: {hardware['processor']}, {hardware['cpu_threads']} threads, "
+        f"torch {hardware['torch']}"
+    )
+    print(
+        f"Date: {time.strftime('%Y-%m-%d')}; commit {commit()}; "
+        f"wall time of this command {elapsed:.0f} s"
+    )
     train_seconds = sum(r.record["train_seconds"] + r.record["eval_seconds"] for r in results)
     print(f"Training + evaluation time recorded by the runs: {train_seconds:.0f} s")
     if arguments.json:
         arguments.json.parent.mkdir(parents=True, exist_ok=True)
-        arguments.json.write_text(json.dumps({"commit": commit(), "runs": [r.record for r in results]}, indent=1) + "\n")
+        arguments.json.write_text(
+            json.dumps({"commit": commit(), "runs": [r.record for r in results]}, indent=1) + "\n"
+        )
     return 0
 
 

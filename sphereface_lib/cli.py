@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import typing
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ FIELD_HELP: dict[str, str] = {
     "test_limit": "evaluate on the first N test images (default: all 10,000)",
     "snapshot_points": "test images whose features are recorded for the animations (0: none)",
     "snapshots_per_epoch": "feature snapshots per epoch",
+    "shard_head": "under torchrun, split the class weights over the processes (true/false)",
     "device": "auto (CUDA with bf16 autocast when present, else CPU), cpu, cuda or cuda:N",
 }
 
@@ -108,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="output folder (default: runs/<head>-...-<config hash>)",
     )
+    train.add_argument(
+        "--stop-at-step",
+        type=int,
+        default=None,
+        help="checkpoint and stop after this many updates (run again to resume), e.g. to fit a "
+        "time slot",
+    )
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     data = commands.add_parser(
@@ -167,14 +176,22 @@ def _train(arguments: argparse.Namespace) -> int:
     }
     config = preset(arguments.profile, **overrides)
     output = arguments.output or run_dir_for(config, Path("runs"))
-    print(f"training {json.dumps(config.to_dict())}\noutput: {output}", file=sys.stderr)
+    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports
+    if main_process:
+        print(f"training {json.dumps(config.to_dict())}\noutput: {output}", file=sys.stderr)
     result = train(
         config,
         output,
         data_root=arguments.data_root,
         progress=not arguments.no_progress,
         download=arguments.download,
+        stop_at_step=arguments.stop_at_step,
     )
+    if not main_process:
+        return 0
+    if not result.complete:
+        print(f"stopped at step {arguments.stop_at_step}; run the same command to resume")
+        return 0
     print(f"{'epoch':>5} {'train loss':>10} {'train acc':>9} {'test acc':>9} {'seconds':>8}")
     for row in result.metrics:
         print(

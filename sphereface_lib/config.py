@@ -43,6 +43,9 @@ class TrainConfig:
     snapshot_points: int = 2000  # test images whose features are recorded (0: none)
     snapshots_per_epoch: int = 4  # frames per epoch in the animations
     device: str = "auto"  # "auto" picks CUDA when present (with bf16 autocast), else the CPU
+    # Under torchrun: shard the class weights over the ranks (many classes) instead of
+    # replicating them. Results equal the replicated head's up to float rounding.
+    shard_head: bool = False
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:

@@ -28,12 +28,22 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from sphereface_lib import __version__
 from sphereface_lib.config import TrainConfig
 from sphereface_lib.data.faces import random_horizontal_flip
 from sphereface_lib.data.training_sets import TrainingData, load_training_data
+from sphereface_lib.distributed import (
+    Distributed,
+    ShardedHead,
+    from_environment,
+    gather_features,
+    gather_rows,
+    sharded_cross_entropy,
+    sharded_predictions,
+)
 from sphereface_lib.heads import MarginHead, build_head
 from sphereface_lib.margins import annealed_lambda
 from sphereface_lib.nets import build_net
@@ -78,12 +88,13 @@ class RunResult:
     def final_test_accuracy(self) -> float:
         return self.metrics[-1]["test_accuracy"]
 
-    def load_model(self) -> tuple[nn.Module, MarginHead]:
-        """The trained network and head (on the CPU, in eval mode)."""
+    def load_model(self) -> tuple[nn.Module, MarginHead | ShardedHead]:
+        """The trained network and (unsharded) head, on the CPU, in eval mode."""
         if self.run_dir is None or not (self.run_dir / "model.pt").exists():
             raise FileNotFoundError("this result has no saved model (was the run complete?)")
         state = torch.load(self.run_dir / "model.pt", map_location="cpu", weights_only=True)
-        net, head = build_model(self.config, num_classes=state["head"]["weight"].shape[0])
+        config = self.config.replace(shard_head=False)  # checkpoints hold every class
+        net, head = build_model(config, num_classes=state["head"]["weight"].shape[0])
         net.load_state_dict(state["net"])
         head.load_state_dict(state["head"])
         return net.eval(), head.eval()
@@ -106,23 +117,36 @@ def head_options(config: TrainConfig) -> dict[str, Any]:
     return {}
 
 
-def build_model(config: TrainConfig, num_classes: int) -> tuple[nn.Module, MarginHead]:
-    """Network and head of ``config``, initialised from its seed."""
+def build_model(
+    config: TrainConfig, num_classes: int, context: Distributed | None = None
+) -> tuple[nn.Module, MarginHead | ShardedHead]:
+    """Network and head of ``config``, initialised from its seed.
+
+    With ``config.shard_head`` the head holds only this rank's classes (a :class:`ShardedHead`);
+    every rank draws the full head first, so the shards together equal the unsharded head.
+    """
     torch.manual_seed(config.seed)
     net = build_net(config.net, config.embedding_dim)
     head = build_head(config.head, config.embedding_dim, num_classes, **head_options(config))
-    return net, head
+    if not config.shard_head:
+        return net, head
+    context = context or Distributed()
+    sharded = ShardedHead(
+        config.head, config.embedding_dim, num_classes, context, **head_options(config)
+    )
+    sharded.local.load_state_dict(
+        {k: v[sharded.start : sharded.stop] for k, v in head.state_dict().items()}
+    )
+    return net, sharded
 
 
 def lambda_at(config: TrainConfig, step: int) -> float:
-    """The annealing weight at ``step``; heads without a margin ignore it, so they get 0.
+    """The annealing weight at ``step`` for every margin head (angular, cosface, arcface).
 
-    Only A-Softmax is annealed by default: CosFace and ArcFace train without it (their papers'
-    recipe), so they get lambda = 0 unless ``lambda_base`` and ``lambda_min`` ask otherwise.
+    Heads without a margin ignore it, so they get 0. ``lambda_base=0, lambda_min=0`` trains a
+    margin head without annealing (pure A-Softmax, the CosFace and ArcFace papers' recipe).
     """
     if config.head in ("original", "modified"):
-        return 0.0
-    if config.head in ("cosface", "arcface") and config.lambda_base == 0:
         return 0.0
     return annealed_lambda(
         step, config.lambda_base, config.lambda_gamma, config.lambda_power, config.lambda_min
@@ -154,23 +178,6 @@ def embed(
             chunks.append(net(batch).float())
     net.train(was_training)
     return torch.cat(chunks)
-
-
-def evaluate(
-    net: nn.Module,
-    head: MarginHead,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    device: torch.device,
-    lam: float,
-) -> tuple[float, float, torch.Tensor]:
-    """(loss at ``lam``, accuracy of the margin-free logits, features) on a labelled set."""
-    features = embed(net, images, device)
-    labels = labels.to(device)
-    with torch.no_grad():
-        loss = F.cross_entropy(head(features, labels, lam), labels).item()
-        accuracy = (head(features).argmax(1) == labels).float().mean().item()
-    return loss, accuracy, features
 
 
 def _autocast(device: torch.device) -> Any:
@@ -256,6 +263,426 @@ def _save_atomically(payload: Any, path: Path) -> None:
     os.replace(partial, path)
 
 
+class _NetAndHead(nn.Module):
+    """Network and replicated head as one module, so that DDP synchronises both."""
+
+    def __init__(self, net: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+        self.head = head
+
+    def forward(
+        self, images: torch.Tensor, labels: torch.Tensor, lam: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        with _autocast(images.device):
+            features = self.net(images)
+        features = features.float()
+        return features, self.head(features, labels, lam)
+
+
+class _Run:
+    """The state of one training run and the steps that change it (see :func:`train`)."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: Path | None,
+        data: TrainingData,
+        device: torch.device,
+        context: Distributed,
+        progress: bool,
+    ) -> None:
+        self.config, self.run_dir, self.data = config, run_dir, data
+        self.device, self.context = device, context
+        self.sharded = config.shard_head
+        seed_everything(config.seed)
+        self.net, self.head = build_model(config, data.num_classes, context)
+        self.net.to(device).to(memory_format=torch.channels_last)
+        self.head.to(device)
+        self.parameters = [*self.net.parameters(), *self.head.parameters()]
+        self.optimizer = torch.optim.SGD(
+            self.parameters,
+            lr=config.learning_rate,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+            nesterov=True,
+        )
+        # What the training step calls: DDP synchronises the network (and a replicated head).
+        self.model: nn.Module = self.net if self.sharded else _NetAndHead(self.net, self.head)
+        if context.enabled:
+            self.model = DistributedDataParallel(self.model)
+
+        self.steps_per_epoch = math.ceil(len(data.train_labels) / config.batch_size)
+        self.total_steps = self.steps_per_epoch * config.epochs
+        self.warmup_steps = round(config.warmup_epochs * self.steps_per_epoch)
+        self.frame_steps = _snapshot_steps(self.steps_per_epoch, config.snapshots_per_epoch)
+        self._order_epoch, self._order = -1, torch.empty(0, dtype=torch.long)
+        self.step = 0
+        self.metrics: list[dict[str, float]] = []
+        self.frames: dict[str, list[torch.Tensor]] = {"steps": [], "features": [], "weights": []}
+        self.running = self._fresh_running()
+        self.checkpoint_path = run_dir / "checkpoint.pt" if run_dir is not None else None
+        self.label = f"{config.head}" + (f" m={config.margin}" if config.head == "angular" else "")
+        self.label += f" d={config.embedding_dim} seed={config.seed}"
+        self.bar = tqdm(
+            total=self.total_steps,
+            desc=self.label,
+            disable=not (progress and context.is_main),
+            file=sys.stderr,
+            mininterval=2.0,
+            leave=False,
+        )
+
+    @staticmethod
+    def _fresh_running() -> dict[str, float]:
+        return {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "seconds": 0.0}
+
+    # -- the head, replicated or sharded -------------------------------------------------
+
+    def _full_weight(self) -> torch.Tensor:
+        if isinstance(self.head, ShardedHead):
+            return gather_rows(self.head.weight.detach(), self.head.num_classes, self.context)
+        return self.head.weight.detach()
+
+    def _losses_and_predictions(
+        self, features: torch.Tensor, labels: torch.Tensor, lam: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-sample loss at ``lam`` and margin-free predictions (N,) for features (N, D)."""
+        if isinstance(self.head, ShardedHead):
+            losses = sharded_cross_entropy(
+                self.head(features, labels, lam), labels, self.head, self.context
+            )
+            predictions = sharded_predictions(self.head(features), self.head, self.context)
+            return losses, predictions
+        losses = F.cross_entropy(self.head(features, labels, lam), labels, reduction="none")
+        return losses, self.head(features).argmax(dim=1)
+
+    # -- one update ---------------------------------------------------------------------
+
+    def _batch(self, step: int) -> torch.Tensor:
+        epoch, index = divmod(step, self.steps_per_epoch)
+        if self._order_epoch != epoch:  # a new epoch, or the first step after a resume
+            generator = derived_generator(self.config.seed, 1, epoch)
+            self._order = torch.randperm(len(self.data.train_labels), generator=generator)
+            self._order_epoch = epoch
+        size = self.config.batch_size
+        return self._order[index * size : (index + 1) * size]
+
+    def _images(self, batch: torch.Tensor, step: int) -> torch.Tensor:
+        images = self.data.train_images[batch]
+        if self.config.augment:
+            # Drawn for the whole global batch, so every rank sees what one process would.
+            generator = derived_generator(self.config.seed, 2, step)
+            if self.data.augmentation == "shift":
+                images = shift_images(images, generator, SHIFT_PIXELS)
+            else:
+                images = random_horizontal_flip(images, 0.5, generator)
+        return images
+
+    def train_step(self) -> float:
+        """One update on the global batch of ``self.step``; returns this rank's loss sum."""
+        config, context = self.config, self.context
+        batch = self._batch(self.step)
+        mine = context.local_part(torch.arange(len(batch)))
+        images = self._images(batch, self.step)[mine]
+        images = _to_memory_format(images.to(self.device, non_blocking=True), self.device)
+        labels = self.data.train_labels[batch].to(self.device, non_blocking=True)
+        lam = lambda_at(config, self.step)
+        learning_rate = warmup_cosine(
+            self.step, self.total_steps, config.learning_rate, self.warmup_steps
+        )
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate
+
+        if isinstance(self.head, ShardedHead):
+            with _autocast(self.device):
+                local_features = self.model(images)
+            local_features = local_features.float()
+            if context.enabled:
+                # DDP averages the network's gradients over ranks, but each rank's features
+                # already carry the gradient of the global loss: scale the mean back to a sum.
+                local_features.register_hook(lambda grad: grad * context.world_size)
+            features = gather_features(local_features, context)
+            losses = sharded_cross_entropy(
+                self.head(features, labels, lam), labels, self.head, context
+            )
+            # Every rank holds the same global loss; the collectives' backward sums the ranks.
+            loss = losses.sum() / (len(batch) * context.world_size)
+            local_losses = losses.detach()[mine]
+            with torch.no_grad():
+                predictions = sharded_predictions(self.head(features.detach()), self.head, context)
+            correct = (predictions == labels)[mine]
+        else:
+            labels_here = labels[mine]
+            local_features, logits = self.model(images, labels_here, lam)
+            local_losses = F.cross_entropy(logits, labels_here, reduction="none")
+            # Sum over this rank's samples / global batch, times W: DDP's mean over ranks then
+            # gives the gradient of the mean loss over the global batch.
+            loss = local_losses.sum() * context.world_size / len(batch)
+            local_losses = local_losses.detach()
+            with torch.no_grad():  # margin-free logits for the accuracy
+                correct = self.head(local_features.detach()).argmax(1) == labels_here
+
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip_norm is not None:
+            self._clip_gradients(config.grad_clip_norm)
+        self.optimizer.step()
+        self.running["loss_sum"] += float(local_losses.sum())
+        self.running["correct"] += float(correct.sum())
+        self.running["seen"] += len(mine)
+        return float(local_losses.sum())
+
+    def _clip_gradients(self, max_norm: float) -> None:
+        """Clip the global gradient norm; a sharded head's part is summed over the ranks."""
+        net_grads = [p.grad for p in self.net.parameters() if p.grad is not None]
+        head_grads = [p.grad for p in self.head.parameters() if p.grad is not None]
+        squares = [
+            float(sum(g.double().square().sum() for g in grads))
+            for grads in (net_grads, head_grads)
+        ]
+        if self.sharded:
+            squares[1] = self.context.sum([squares[1]])[0]
+        total = math.sqrt(squares[0] + squares[1])
+        if total > max_norm:
+            for grad in net_grads + head_grads:
+                grad.mul_(max_norm / (total + 1e-6))
+
+    # -- snapshots, epochs, checkpoints ------------------------------------------------
+
+    def record_frame(self) -> None:
+        if self.config.snapshot_points == 0:
+            return
+        weight = self._full_weight()  # a collective when sharded: every rank takes part
+        if not self.context.is_main:
+            return
+        points = self.data.test_images[: self.config.snapshot_points]
+        self.frames["steps"].append(torch.tensor(self.step))
+        self.frames["features"].append(embed(self.net, points, self.device).cpu())
+        self.frames["weights"].append(weight.float().cpu().clone())
+
+    def evaluate(self, lam: float) -> tuple[float, float]:
+        """(mean loss at ``lam``, margin-free accuracy) on the test set, split over the ranks."""
+        data, context = self.data, self.context
+        mine = context.local_part(torch.arange(len(data.test_labels)))
+        features = embed(self.net, data.test_images[mine], self.device)
+        if self.sharded:
+            features = gather_features(features, context)
+            labels = data.test_labels.to(self.device)
+            with torch.no_grad():
+                losses, predictions = self._losses_and_predictions(features, labels, lam)
+            totals = [float(losses.sum()), float((predictions == labels).sum())]
+        else:
+            labels = data.test_labels[mine].to(self.device)
+            with torch.no_grad():
+                losses, predictions = self._losses_and_predictions(features, labels, lam)
+            totals = context.sum([float(losses.sum()), float((predictions == labels).sum())])
+        return totals[0] / len(data.test_labels), totals[1] / len(data.test_labels)
+
+    def end_epoch(self) -> None:
+        started = time.perf_counter()
+        lam = lambda_at(self.config, self.step - 1)
+        test_loss, test_accuracy = self.evaluate(lam)
+        loss_sum, correct, seen = self.context.sum(
+            [self.running["loss_sum"], self.running["correct"], self.running["seen"]]
+        )
+        self.metrics.append(
+            {
+                "epoch": float(self.step // self.steps_per_epoch),
+                "step": float(self.step),
+                "learning_rate": warmup_cosine(
+                    self.step - 1, self.total_steps, self.config.learning_rate, self.warmup_steps
+                ),
+                "lambda": lam,
+                "train_loss": loss_sum / seen,
+                "train_accuracy": correct / seen,
+                "test_loss": test_loss,
+                "test_accuracy": test_accuracy,
+                "train_seconds": self.running["seconds"],
+                "eval_seconds": time.perf_counter() - started,
+            }
+        )
+        self.running = self._fresh_running()
+        self.bar.set_postfix(
+            loss=f"{self.metrics[-1]['train_loss']:.3f}",
+            test_acc=f"{self.metrics[-1]['test_accuracy']:.4f}",
+        )
+
+    def _head_state(self) -> dict[str, torch.Tensor]:
+        """The head's parameters with every class (gathered when sharded)."""
+        if not isinstance(self.head, ShardedHead):
+            return self.head.state_dict()
+        return {
+            name: gather_rows(value.detach(), self.head.num_classes, self.context)
+            for name, value in self.head.local.state_dict().items()
+        }
+
+    def _optimizer_state(self) -> dict[str, Any]:
+        """The optimizer state with the momentum of a sharded head gathered over the ranks."""
+        state = self.optimizer.state_dict()
+        if isinstance(self.head, ShardedHead):
+            first_head = len(list(self.net.parameters()))
+            for index in range(first_head, len(self.parameters)):
+                if index in state["state"]:
+                    buffer = state["state"][index]["momentum_buffer"]
+                    state["state"][index] = {
+                        **state["state"][index],
+                        "momentum_buffer": gather_rows(buffer, self.head.num_classes, self.context),
+                    }
+        return state
+
+    def save_checkpoint(self) -> None:
+        if self.checkpoint_path is None:
+            return
+        head_state, optimizer_state = self._head_state(), self._optimizer_state()
+        # The epoch's running sums of all ranks, so that a resumed run reports the same.
+        keys = ("loss_sum", "correct", "seen")
+        running = dict(zip(keys, self.context.sum([self.running[k] for k in keys]), strict=True))
+        running["seconds"] = self.running["seconds"]
+        if self.context.is_main:
+            _save_atomically(
+                {
+                    "format_version": FORMAT_VERSION,
+                    "config": self.config.to_dict(),
+                    "net": self.net.state_dict(),
+                    "head": head_state,
+                    "optimizer": optimizer_state,
+                    "step": self.step,
+                    "metrics": self.metrics,
+                    "running": running,
+                    "frames": self.frames,
+                },
+                self.checkpoint_path,
+            )
+        self.context.barrier()
+
+    def load_checkpoint(self) -> bool:
+        """Resume from the checkpoint if there is one; every rank reads the same file."""
+        if self.checkpoint_path is None:
+            return False
+        state = _load_checkpoint(self.checkpoint_path, self.config)
+        if state is None:
+            return False
+        self.net.load_state_dict(state["net"])
+        if isinstance(self.head, ShardedHead):
+            start, stop = self.head.start, self.head.stop
+            self.head.local.load_state_dict({k: v[start:stop] for k, v in state["head"].items()})
+            first_head = len(list(self.net.parameters()))
+            for index, entry in state["optimizer"]["state"].items():
+                if index >= first_head:
+                    entry["momentum_buffer"] = entry["momentum_buffer"][start:stop]
+        else:
+            self.head.load_state_dict(state["head"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step, self.metrics = state["step"], state["metrics"]
+        self.running, self.frames = state["running"], state["frames"]
+        # The saved sums are those of all ranks: the main process carries them on.
+        if not self.context.is_main:
+            self.running = self._fresh_running()
+        self.bar.update(self.step)
+        return True
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self, stop_at_step: int | None) -> RunResult:
+        if not self.load_checkpoint():
+            self.record_frame()
+        self.model.train()
+        try:
+            while self.step < self.total_steps:
+                if stop_at_step is not None and self.step >= stop_at_step:
+                    self.save_checkpoint()
+                    self.bar.close()
+                    return RunResult(
+                        self.config, self.metrics, complete=False, run_dir=self.run_dir
+                    )
+                started = time.perf_counter()
+                loss = self.train_step()
+                self.step += 1
+                self.running["seconds"] += time.perf_counter() - started
+                self.bar.update(1)
+                if not math.isfinite(loss):
+                    self.save_checkpoint()
+                    raise FloatingPointError(
+                        f"the training loss became {loss} at step {self.step} ({self.label}); "
+                        "lower learning_rate or raise lambda_min. The last checkpoint is kept."
+                    )
+                index = (self.step - 1) % self.steps_per_epoch + 1
+                if index in self.frame_steps:
+                    self.record_frame()
+                if index == self.steps_per_epoch:
+                    self.end_epoch()
+                    self.save_checkpoint()
+        except KeyboardInterrupt:
+            self.save_checkpoint()
+            self.bar.close()
+            where = f" to {self.checkpoint_path}" if self.checkpoint_path else " (no folder: lost)"
+            print(
+                f"\ninterrupted at step {self.step}/{self.total_steps}; checkpoint saved{where}. "
+                "Run the same command again to resume.",
+                file=sys.stderr,
+            )
+            raise
+        self.bar.close()
+        return self.finish()
+
+    def finish(self) -> RunResult:
+        config, data = self.config, self.data
+        head_state = self._head_state()  # a collective when sharded
+        snapshots = None
+        if self.frames["steps"]:
+            steps = torch.stack(self.frames["steps"])
+            snapshots = Snapshots(
+                steps=steps,
+                epochs=steps.double() / self.steps_per_epoch,
+                features=torch.stack(self.frames["features"]),
+                weights=torch.stack(self.frames["weights"]),
+                labels=data.test_labels[: config.snapshot_points].clone(),
+            )
+        test_features = embed(self.net, data.test_images, self.device).cpu()
+        record = {
+            "library_version": __version__,
+            "format_version": FORMAT_VERSION,
+            "config": config.to_dict(),
+            "device": self.device.type,
+            "world_size": self.context.world_size,
+            "hardware": _hardware(),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "num_classes": data.num_classes,
+            "train_images": len(data.train_labels),
+            "test_images": len(data.test_labels),
+            "metrics": self.metrics,
+            "train_seconds": sum(m["train_seconds"] for m in self.metrics),
+            "eval_seconds": sum(m["eval_seconds"] for m in self.metrics),
+            "final_test_accuracy": self.metrics[-1]["test_accuracy"],
+        }
+        result = RunResult(
+            config,
+            self.metrics,
+            complete=True,
+            run_dir=self.run_dir,
+            snapshots=snapshots,
+            test_features=test_features,
+            test_labels=data.test_labels.clone(),
+            record=record,
+        )
+        if self.run_dir is not None and self.context.is_main:
+            torch.save(
+                {"net": self.net.state_dict(), "head": head_state}, self.run_dir / "model.pt"
+            )
+            if snapshots is not None:
+                torch.save(snapshots.__dict__, self.run_dir / "snapshots.pt")
+            torch.save(
+                {"features": test_features, "labels": result.test_labels},
+                self.run_dir / "test_features.pt",
+            )
+            # result.json last: its presence marks the run as complete for the cache.
+            (self.run_dir / "result.json").write_text(json.dumps(record, indent=2) + "\n")
+            (self.run_dir / "checkpoint.pt").unlink(missing_ok=True)
+        self.context.barrier()
+        return result
+
+
 def train(
     config: TrainConfig,
     output_dir: str | os.PathLike[str] | None = None,
@@ -264,258 +691,26 @@ def train(
     download: bool = False,
     stop_at_step: int | None = None,
 ) -> RunResult:
-    """Train ``config`` on MNIST; resume from ``output_dir/checkpoint.pt`` when one is there.
+    """Train ``config``; resume from ``output_dir/checkpoint.pt`` when one is there.
 
-    ``stop_at_step`` checkpoints and returns an incomplete result once that many updates are
-    done, as an interruption would; calling again with the same folder resumes.
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) every process runs this same call: each trains on
+    its part of every global batch, and only rank 0 writes files. ``stop_at_step`` checkpoints
+    and returns an incomplete result once that many updates are done, as an interruption
+    would; calling again with the same folder resumes.
     """
     run_dir = Path(output_dir) if output_dir is not None else None
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(config.device)
+    context, device = from_environment(resolve_device(config.device))
     data = load_training_data(
-        config.dataset, data_root, config.train_limit, config.test_limit, download, progress
+        config.dataset,
+        data_root,
+        config.train_limit,
+        config.test_limit,
+        download,
+        progress and context.is_main,
     )
-    seed_everything(config.seed)
-    net, head = build_model(config, data.num_classes)
-    net.to(device).to(memory_format=torch.channels_last)
-    head.to(device)
-    parameters = list(net.parameters()) + list(head.parameters())
-    optimizer = torch.optim.SGD(
-        parameters,
-        lr=config.learning_rate,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-        nesterov=True,
-    )
-
-    n_train = len(data.train_labels)
-    steps_per_epoch = math.ceil(n_train / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
-    warmup_steps = round(config.warmup_epochs * steps_per_epoch)
-    frame_steps = _snapshot_steps(steps_per_epoch, config.snapshots_per_epoch)
-    snapshot_images = data.test_images[: config.snapshot_points]
-    snapshot_labels = data.test_labels[: config.snapshot_points]
-
-    step = 0
-    metrics: list[dict[str, float]] = []
-    frames: dict[str, list[torch.Tensor]] = {"steps": [], "features": [], "weights": []}
-    running = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "seconds": 0.0}
-
-    def record_frame() -> None:
-        if config.snapshot_points == 0:
-            return
-        frames["steps"].append(torch.tensor(step))
-        frames["features"].append(embed(net, snapshot_images, device).cpu())
-        frames["weights"].append(head.weight.detach().float().cpu().clone())
-
-    checkpoint_path = run_dir / "checkpoint.pt" if run_dir is not None else None
-    state = _load_checkpoint(checkpoint_path, config) if checkpoint_path else None
-    if state is not None:
-        net.load_state_dict(state["net"])
-        head.load_state_dict(state["head"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, metrics, running = state["step"], state["metrics"], state["running"]
-        frames = state["frames"]
-    else:
-        record_frame()
-
-    def save_checkpoint() -> None:
-        if checkpoint_path is None:
-            return
-        _save_atomically(
-            {
-                "format_version": FORMAT_VERSION,
-                "config": config.to_dict(),
-                "net": net.state_dict(),
-                "head": head.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "step": step,
-                "metrics": metrics,
-                "running": running,
-                "frames": frames,
-            },
-            checkpoint_path,
-        )
-
-    label = f"{config.head}"
-    label += f" m={config.margin}" if config.head == "angular" else ""
-    label += f" d={config.embedding_dim} seed={config.seed}"
-    bar = tqdm(
-        total=total_steps,
-        initial=step,
-        desc=label,
-        disable=not progress,
-        file=sys.stderr,
-        mininterval=2.0,
-        leave=False,
-    )
-    net.train()
-    order_epoch, order = -1, torch.empty(0, dtype=torch.long)
-    try:
-        while step < total_steps:
-            if stop_at_step is not None and step >= stop_at_step:
-                save_checkpoint()
-                bar.close()
-                return RunResult(config, metrics, complete=False, run_dir=run_dir)
-            epoch, index = divmod(step, steps_per_epoch)
-            if epoch != order_epoch:  # a new epoch, or the first step after a resume
-                order = torch.randperm(n_train, generator=derived_generator(config.seed, 1, epoch))
-                order_epoch = epoch
-            batch = order[index * config.batch_size : (index + 1) * config.batch_size]
-            started = time.perf_counter()
-            images = data.train_images[batch]
-            if config.augment:
-                generator = derived_generator(config.seed, 2, step)
-                if data.augmentation == "shift":
-                    images = shift_images(images, generator, SHIFT_PIXELS)
-                else:
-                    images = random_horizontal_flip(images, 0.5, generator)
-            images = _to_memory_format(images.to(device, non_blocking=True), device)
-            labels = data.train_labels[batch].to(device, non_blocking=True)
-            lam = lambda_at(config, step)
-            learning_rate = warmup_cosine(step, total_steps, config.learning_rate, warmup_steps)
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate
-            with _autocast(device):
-                features = net(images)
-            features = features.float()
-            logits = head(features, labels, lam)
-            loss = F.cross_entropy(logits, labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip_norm is not None:
-                torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip_norm)
-            optimizer.step()
-            with torch.no_grad():
-                plain = head(features.detach())  # margin-free logits for the accuracy
-                running["correct"] += float((plain.argmax(1) == labels).sum())
-            running["loss_sum"] += loss.item() * len(batch)
-            running["seen"] += len(batch)
-            step += 1
-            running["seconds"] += time.perf_counter() - started
-            bar.update(1)
-            if not math.isfinite(loss.item()):
-                save_checkpoint()
-                raise FloatingPointError(
-                    f"the training loss became {loss.item()} at step {step} ({label}); lower "
-                    "learning_rate or raise lambda_min. The last checkpoint is kept."
-                )
-            if index + 1 in frame_steps:
-                record_frame()
-            if index + 1 == steps_per_epoch:
-                metrics.append(
-                    _end_epoch(config, net, head, data, device, step, learning_rate, running)
-                )
-                running = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "seconds": 0.0}
-                bar.set_postfix(
-                    loss=f"{metrics[-1]['train_loss']:.3f}",
-                    test_acc=f"{metrics[-1]['test_accuracy']:.4f}",
-                )
-                save_checkpoint()
-    except KeyboardInterrupt:
-        save_checkpoint()
-        bar.close()
-        where = f" to {checkpoint_path}" if checkpoint_path else " (no output folder: lost)"
-        print(
-            f"\ninterrupted at step {step}/{total_steps}; checkpoint saved{where}. "
-            "Run the same command again to resume.",
-            file=sys.stderr,
-        )
-        raise
-    bar.close()
-    return _finish(config, run_dir, net, head, data, device, metrics, frames, snapshot_labels)
-
-
-def _end_epoch(
-    config: TrainConfig,
-    net: nn.Module,
-    head: MarginHead,
-    data: TrainingData,
-    device: torch.device,
-    step: int,
-    learning_rate: float,
-    running: dict[str, float],
-) -> dict[str, float]:
-    started = time.perf_counter()
-    lam = lambda_at(config, step - 1)
-    test_loss, test_accuracy, _ = evaluate(
-        net, head, data.test_images, data.test_labels, device, lam
-    )
-    return {
-        "epoch": float(step // math.ceil(len(data.train_labels) / config.batch_size)),
-        "step": float(step),
-        "learning_rate": learning_rate,
-        "lambda": lam,
-        "train_loss": running["loss_sum"] / running["seen"],
-        "train_accuracy": running["correct"] / running["seen"],
-        "test_loss": test_loss,
-        "test_accuracy": test_accuracy,
-        "train_seconds": running["seconds"],
-        "eval_seconds": time.perf_counter() - started,
-    }
-
-
-def _finish(
-    config: TrainConfig,
-    run_dir: Path | None,
-    net: nn.Module,
-    head: MarginHead,
-    data: TrainingData,
-    device: torch.device,
-    metrics: list[dict[str, float]],
-    frames: dict[str, list[torch.Tensor]],
-    snapshot_labels: torch.Tensor,
-) -> RunResult:
-    steps_per_epoch = math.ceil(len(data.train_labels) / config.batch_size)
-    snapshots = None
-    if frames["steps"]:
-        steps = torch.stack(frames["steps"])
-        snapshots = Snapshots(
-            steps=steps,
-            epochs=steps.double() / steps_per_epoch,
-            features=torch.stack(frames["features"]),
-            weights=torch.stack(frames["weights"]),
-            labels=snapshot_labels.clone(),
-        )
-    test_features = embed(net, data.test_images, device).cpu()
-    record = {
-        "library_version": __version__,
-        "format_version": FORMAT_VERSION,
-        "config": config.to_dict(),
-        "device": resolve_device(config.device).type,
-        "hardware": _hardware(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "num_classes": data.num_classes,
-        "train_images": len(data.train_labels),
-        "test_images": len(data.test_labels),
-        "metrics": metrics,
-        "train_seconds": sum(m["train_seconds"] for m in metrics),
-        "eval_seconds": sum(m["eval_seconds"] for m in metrics),
-        "final_test_accuracy": metrics[-1]["test_accuracy"],
-    }
-    result = RunResult(
-        config,
-        metrics,
-        complete=True,
-        run_dir=run_dir,
-        snapshots=snapshots,
-        test_features=test_features,
-        test_labels=data.test_labels.clone(),
-        record=record,
-    )
-    if run_dir is not None:
-        torch.save({"net": net.state_dict(), "head": head.state_dict()}, run_dir / "model.pt")
-        if snapshots is not None:
-            torch.save(snapshots.__dict__, run_dir / "snapshots.pt")
-        torch.save(
-            {"features": test_features, "labels": result.test_labels},
-            run_dir / "test_features.pt",
-        )
-        # result.json last: its presence marks the run as complete for the cache.
-        (run_dir / "result.json").write_text(json.dumps(record, indent=2) + "\n")
-        (run_dir / "checkpoint.pt").unlink(missing_ok=True)
-    return result
+    return _Run(config, run_dir, data, device, context, progress).run(stop_at_step)
 
 
 def load_result(run_dir: str | os.PathLike[str]) -> RunResult:

@@ -40,4 +40,3 @@ def test_python_versions_agree():
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert project["requires-python"] == ">=3.11"
     assert "python=3.11" in environment["dependencies"]
-

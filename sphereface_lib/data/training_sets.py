@@ -5,6 +5,8 @@
   and 2 of ``pairs.txt`` (so verification on those folds is identity-disjoint): 119 people,
   3,362 images. Each person's last tenth of images (at least one) is held out as the
   classification test set. (3, 112, 96) faces, cropped with :data:`LFW_DEEPFUNNELED_CROP`.
+- ``"lfw_top6"``: the six people of ``"lfw"`` with the most images (1,133), split the same way;
+  for 3-D feature plots of a few identities.
 - ``"att"``: AT&T/ORL subjects s1..s30 (s31..s40 are kept for verification), images 1-8 for
   training and 9-10 for testing. (3, 112, 96), grey replicated to three channels.
 """
@@ -53,6 +55,24 @@ def lfw_training_identities(root: str | os.PathLike[str] | None = None) -> FaceF
     return FaceFolder(folder, exclude=pair_identities(pairs), min_images=10)
 
 
+def lfw_top_identities(root: str | os.PathLike[str] | None, count: int) -> FaceFolder:
+    """The ``count`` people of :func:`lfw_training_identities` with the most images."""
+    folder = lfw_training_identities(root)
+    sizes = torch.bincount(torch.tensor([label for _, label in folder.samples]))
+    ranked = sorted(range(len(sizes)), key=lambda label: (-int(sizes[label]), label))
+    return FaceFolder(folder.folder, identities=[folder.identities[i] for i in ranked[:count]])
+
+
+def _last_tenth_held_out(folder: FaceFolder) -> torch.Tensor:
+    """(N,) bool: the last tenth (at least one) of each person's images, in file order."""
+    labels = torch.tensor([label for _, label in folder.samples])
+    is_test = torch.zeros(len(labels), dtype=torch.bool)
+    for label in range(len(folder.identities)):
+        indices = (labels == label).nonzero()[:, 0]
+        is_test[indices[-max(1, len(indices) // 10) :]] = True
+    return is_test
+
+
 def _split_faces(
     folder: FaceFolder,
     preprocess: FacePreprocess,
@@ -92,14 +112,9 @@ def load_training_data(
             num_classes=10,
             augmentation="shift",
         )
-    elif name == "lfw":
-        folder = lfw_training_identities(root)
-        labels = torch.tensor([label for _, label in folder.samples])
-        # The last tenth (at least one) of each person's images, in file order, is the test set.
-        is_test = torch.zeros(len(labels), dtype=torch.bool)
-        for label in range(len(folder.identities)):
-            indices = (labels == label).nonzero()[:, 0]
-            is_test[indices[-max(1, len(indices) // 10) :]] = True
+    elif name in ("lfw", "lfw_top6"):
+        folder = lfw_training_identities(root) if name == "lfw" else lfw_top_identities(root, 6)
+        is_test = _last_tenth_held_out(folder)
         data = _split_faces(folder, FacePreprocess(crop=LFW_DEEPFUNNELED_CROP), is_test, progress)
     elif name == "att":
         folder = FaceFolder(att_faces_folder(root), identities=ATT_TRAIN_SUBJECTS)
@@ -117,6 +132,11 @@ def load_training_data(
     )
 
 
-TRAINING_SETS = ("mnist", "lfw", "att")
+TRAINING_SETS = ("mnist", "lfw", "lfw_top6", "att")
 # The input shape (channels, height, width) of each set, to check a network against.
-TRAINING_SET_INPUTS = {"mnist": (1, 28, 28), "lfw": (3, 112, 96), "att": (3, 112, 96)}
+TRAINING_SET_INPUTS = {
+    "mnist": (1, 28, 28),
+    "lfw": (3, 112, 96),
+    "lfw_top6": (3, 112, 96),
+    "att": (3, 112, 96),
+}
