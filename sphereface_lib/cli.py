@@ -26,8 +26,12 @@ FIELD_HELP: dict[str, str] = {
     "SphereFace-20 on 28x28; slow on a CPU), or sphere4/10/20/36/64 (and sphere4/10/20_half) "
     "for 112x96 faces",
     "epochs": "passes over the training set",
+    "max_steps": "train for this many updates instead of whole epochs (e.g. 28000 for CASIA)",
+    "lr_schedule": "cosine (warm-up, then cosine decay to zero) or steps (divide by 10 at each "
+    "of --lr-milestones)",
+    "lr_milestones": "comma-separated update numbers for --lr-schedule steps, e.g. 16000,24000",
     "batch_size": "images per update",
-    "learning_rate": "peak learning rate of SGD (warm-up, then cosine decay to zero)",
+    "learning_rate": "peak (cosine) or initial (steps) learning rate of SGD",
     "warmup_epochs": "length of the linear learning-rate warm-up, in epochs",
     "momentum": "SGD (Nesterov) momentum",
     "weight_decay": "L2 weight decay",
@@ -70,6 +74,7 @@ ARGUMENT_TYPES: dict[str, typing.Callable[[str], object]] = {
     "str": str,
     "bool": _parse_bool,
     "int | None": _optional(int),
+    "tuple[int, ...]": lambda text: tuple(int(v) for v in text.split(",") if v.strip()),
     "float | None": _optional(float),
 }
 
@@ -92,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         choices=sorted(PRESETS),
         default="full",
-        help="preset to start from (smoke: a small subset for a quick check)",
+        help="preset to start from (smoke: a small subset for a quick check; casia: the "
+        "paper's CASIA-WebFace recipe)",
     )
     for field in dataclasses.fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")

@@ -34,6 +34,7 @@ from tqdm import tqdm
 from sphereface_lib import __version__
 from sphereface_lib.config import TrainConfig
 from sphereface_lib.data.faces import random_horizontal_flip
+from sphereface_lib.data.lazy import LazyFaceImages, take
 from sphereface_lib.data.training_sets import TrainingData, load_training_data
 from sphereface_lib.distributed import (
     Distributed,
@@ -47,7 +48,7 @@ from sphereface_lib.distributed import (
 from sphereface_lib.heads import MarginHead, build_head
 from sphereface_lib.margins import annealed_lambda
 from sphereface_lib.nets import build_net
-from sphereface_lib.schedules import warmup_cosine
+from sphereface_lib.schedules import step_decay, warmup_cosine
 from sphereface_lib.seeding import derived_generator, seed_everything
 
 # Bump when a change to this loop changes what a configuration produces; it keys the cache.
@@ -166,7 +167,10 @@ def shift_images(images: torch.Tensor, generator: torch.Generator, pixels: int) 
 
 
 def embed(
-    net: nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = EVAL_BATCH
+    net: nn.Module,
+    images: torch.Tensor | LazyFaceImages,
+    device: torch.device,
+    batch_size: int = EVAL_BATCH,
 ) -> torch.Tensor:
     """Features (N, D) float32 of ``images`` (N, 1, H, W) in eval mode, without gradients."""
     was_training = net.training
@@ -313,7 +317,7 @@ class _Run:
             self.model = DistributedDataParallel(self.model)
 
         self.steps_per_epoch = math.ceil(len(data.train_labels) / config.batch_size)
-        self.total_steps = self.steps_per_epoch * config.epochs
+        self.total_steps = config.max_steps or self.steps_per_epoch * config.epochs
         self.warmup_steps = round(config.warmup_epochs * self.steps_per_epoch)
         self.frame_steps = _snapshot_steps(self.steps_per_epoch, config.snapshots_per_epoch)
         self._order_epoch, self._order = -1, torch.empty(0, dtype=torch.long)
@@ -379,6 +383,12 @@ class _Run:
                 images = random_horizontal_flip(images, 0.5, generator)
         return images
 
+    def learning_rate(self, step: int) -> float:
+        config = self.config
+        if config.lr_schedule == "steps":
+            return step_decay(step, config.learning_rate, config.lr_milestones)
+        return warmup_cosine(step, self.total_steps, config.learning_rate, self.warmup_steps)
+
     def train_step(self) -> float:
         """One update on the global batch of ``self.step``; returns this rank's loss sum."""
         config, context = self.config, self.context
@@ -388,9 +398,7 @@ class _Run:
         images = _to_memory_format(images.to(self.device, non_blocking=True), self.device)
         labels = self.data.train_labels[batch].to(self.device, non_blocking=True)
         lam = lambda_at(config, self.step)
-        learning_rate = warmup_cosine(
-            self.step, self.total_steps, config.learning_rate, self.warmup_steps
-        )
+        learning_rate = self.learning_rate(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate
 
@@ -465,7 +473,7 @@ class _Run:
         """(mean loss at ``lam``, margin-free accuracy) on the test set, split over the ranks."""
         data, context = self.data, self.context
         mine = context.local_part(torch.arange(len(data.test_labels)))
-        features = embed(self.net, data.test_images[mine], self.device)
+        features = embed(self.net, take(data.test_images, mine), self.device)
         if self.sharded:
             features = gather_features(features, context)
             labels = data.test_labels.to(self.device)
@@ -488,11 +496,9 @@ class _Run:
         )
         self.metrics.append(
             {
-                "epoch": float(self.step // self.steps_per_epoch),
+                "epoch": self.step / self.steps_per_epoch,
                 "step": float(self.step),
-                "learning_rate": warmup_cosine(
-                    self.step - 1, self.total_steps, self.config.learning_rate, self.warmup_steps
-                ),
+                "learning_rate": self.learning_rate(self.step - 1),
                 "lambda": lam,
                 "train_loss": loss_sum / seen,
                 "train_accuracy": correct / seen,
@@ -610,7 +616,7 @@ class _Run:
                 index = (self.step - 1) % self.steps_per_epoch + 1
                 if index in self.frame_steps:
                     self.record_frame()
-                if index == self.steps_per_epoch:
+                if index == self.steps_per_epoch or self.step == self.total_steps:
                     self.end_epoch()
                     self.save_checkpoint()
         except KeyboardInterrupt:

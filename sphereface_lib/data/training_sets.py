@@ -1,4 +1,4 @@
-"""The labelled image sets the training loop knows by name, loaded whole into memory.
+"""The labelled image sets the training loop knows by name.
 
 - ``"mnist"``: 60,000 training and 10,000 test digits, (1, 28, 28).
 - ``"lfw"``: the LFW people with at least 10 images, minus every person who appears in folds 1
@@ -7,6 +7,9 @@
   classification test set. (3, 112, 96) faces, cropped with :data:`LFW_DEEPFUNNELED_CROP`.
 - ``"lfw_top6"``: the six people of ``"lfw"`` with the most images (1,133), split the same way;
   for 3-D feature plots of a few identities.
+- ``"casia"``: CASIA-WebFace (or any folder of identities) in ``<data root>/faces/CASIA-WebFace``,
+  decoded per batch (:class:`~sphereface_lib.data.lazy.LazyFaceImages`); last image of each
+  identity held out.
 - ``"att"``: AT&T/ORL subjects s1..s30 (s31..s40 are kept for verification), images 1-8 for
   training and 9-10 for testing. (3, 112, 96), grey replicated to three channels.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -28,8 +32,9 @@ from sphereface_lib.data.faces import (
     pair_identities,
     read_lfw_pairs,
 )
+from sphereface_lib.data.lazy import LazyFaceImages
 from sphereface_lib.data.mnist import load_mnist, normalize_images
-from sphereface_lib.data.paths import default_cache_root
+from sphereface_lib.data.paths import data_root, default_cache_root
 
 LFW_EVALUATION_FOLDS = (1, 2)  # the folds whose images the bundled LFW subset holds in full
 ATT_TRAIN_SUBJECTS = tuple(f"s{i}" for i in range(1, 31))
@@ -40,9 +45,9 @@ ATT_VERIFY_SUBJECTS = tuple(f"s{i}" for i in range(31, 41))
 class TrainingData:
     """train/test images (N, C, H, W) float32 normalised; labels (N,) int64 in [0, num_classes)."""
 
-    train_images: torch.Tensor
+    train_images: torch.Tensor | LazyFaceImages
     train_labels: torch.Tensor
-    test_images: torch.Tensor
+    test_images: torch.Tensor | LazyFaceImages
     test_labels: torch.Tensor
     num_classes: int
     augmentation: str  # "shift" (digits) or "flip" (faces)
@@ -120,6 +125,8 @@ def load_training_data(
         folder = FaceFolder(att_faces_folder(root), identities=ATT_TRAIN_SUBJECTS)
         is_test = torch.tensor([path.stem in ("9", "10") for path, _ in folder.samples])
         data = _split_faces(folder, FacePreprocess(), is_test, progress)
+    elif name == "casia":
+        return _casia(root, train_limit, test_limit)
     else:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(TRAINING_SETS)}")
     return TrainingData(
@@ -132,11 +139,42 @@ def load_training_data(
     )
 
 
-TRAINING_SETS = ("mnist", "lfw", "lfw_top6", "att")
+TRAINING_SETS = ("mnist", "lfw", "lfw_top6", "att", "casia")
 # The input shape (channels, height, width) of each set, to check a network against.
 TRAINING_SET_INPUTS = {
     "mnist": (1, 28, 28),
     "lfw": (3, 112, 96),
     "lfw_top6": (3, 112, 96),
     "att": (3, 112, 96),
+    "casia": (3, 112, 96),
 }
+
+
+def casia_folder(root: str | os.PathLike[str] | None = None) -> Path:
+    """``<data root>/faces/CASIA-WebFace``: one folder per identity of aligned 112x96 faces."""
+    return data_root(root) / "faces" / "CASIA-WebFace"
+
+
+def _casia(
+    root: str | os.PathLike[str] | None, train_limit: int | None, test_limit: int | None
+) -> TrainingData:
+    """CASIA-WebFace (or any folder of identities too large for memory), decoded per batch.
+
+    The last image of every identity is held out to measure classification accuracy.
+    """
+    folder = FaceFolder(casia_folder(root))
+    labels = torch.tensor([label for _, label in folder.samples])
+    is_test = torch.zeros(len(labels), dtype=torch.bool)
+    is_test[torch.cat([labels[1:] != labels[:-1], torch.tensor([True])])] = True
+    paths = [path for path, _ in folder.samples]
+    train_paths = [p for p, test in zip(paths, is_test.tolist(), strict=True) if not test]
+    test_paths = [p for p, test in zip(paths, is_test.tolist(), strict=True) if test]
+    preprocess = FacePreprocess()  # the images are already aligned and cropped to 112x96
+    return TrainingData(
+        LazyFaceImages(train_paths[:train_limit], preprocess),
+        labels[~is_test][:train_limit],
+        LazyFaceImages(test_paths[:test_limit], preprocess),
+        labels[is_test][:test_limit],
+        num_classes=len(folder.identities),
+        augmentation="flip",
+    )
