@@ -82,9 +82,9 @@ print(
 # %% [markdown]
 # Training goes through the library's train-or-load cache: a configuration that was trained
 # before (in this build or an earlier one) is read back from disk instead of retrained. The
-# progress bars of this cell are its only output.
+# progress bars of this cell are its only output and are left out of the page.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "remove-output"]
 results = run_all(configs, cache_dir, data_root, workers=workers)
 
 # %% [markdown]
@@ -120,12 +120,21 @@ if 3 in embedding_dims:
 for dimension in embedding_dims:
     chosen = [r for r in results if r.config.embedding_dim == dimension]
     by_head = {head: runs for (head,), runs in group_by(chosen, "head").items()}
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    plot_metric(axes[0], by_head, "train_loss", "training loss (with margin)")
-    plot_metric(axes[1], by_head, "train_accuracy", "training accuracy")
-    plot_metric(axes[2], by_head, "test_accuracy", "test accuracy")
-    axes[2].set_ylim(max(0.5, axes[2].get_ylim()[0]), 1.0)
-    figure.suptitle(f"{dimension}-D features, {len(seeds)} seeds")
+    figure, axes = plt.subplots(2, 2, figsize=(8.5, 6.4))
+    plot_metric(axes[0, 0], by_head, "train_loss", "training loss (with margin)")
+    plot_metric(axes[0, 1], by_head, "test_loss", "test loss (with margin)")
+    plot_metric(axes[1, 0], by_head, "train_accuracy", "training accuracy")
+    plot_metric(axes[1, 1], by_head, "test_accuracy", "test accuracy")
+    for ax in axes[1]:  # start the accuracy axes where the curves are, not at 0
+        lowest = min(
+            row[m]
+            for runs in by_head.values()
+            for r in runs
+            for row in r.metrics
+            for m in ("train_accuracy", "test_accuracy")
+        )
+        ax.set_ylim(max(0.0, lowest - 0.01), 1.0)
+    figure.suptitle(f"{dimension}-D features, {len(seeds)} seeds (mean, band: best to worst seed)")
     figure.tight_layout()
     plt.show()
 

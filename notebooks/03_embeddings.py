@@ -55,7 +55,7 @@ from sphereface_lib.seeding import seed_everything
 seed_everything(seed)
 configs = grid(profile, heads, embedding_dims, [seed], margin=margin, device=device)
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "remove-output"]
 results = run_all(configs, cache_dir, data_root)
 
 # %% [markdown]
@@ -77,15 +77,37 @@ print(f"{len(written)} animations written:", ", ".join(sorted(written)))
 # %% [markdown]
 # ## 2-D features over training
 #
-# | original softmax | modified softmax | A-Softmax |
-# | :---: | :---: | :---: |
-# | ![original softmax, 2-D](figures/embedding_2d_original.gif) | ![modified softmax, 2-D](figures/embedding_2d_modified.gif) | ![A-Softmax, 2-D](figures/embedding_2d_angular.gif) |
+# Each frame shows the features of the same test images; the lines are the directions of the
+# class weights $W_j$.
+#
+# **Original softmax**
+#
+# ![original softmax, 2-D features over training](figures/embedding_2d_original.gif)
+#
+# **Modified softmax**
+#
+# ![modified softmax, 2-D features over training](figures/embedding_2d_modified.gif)
+#
+# **A-Softmax**
+#
+# ![A-Softmax, 2-D features over training](figures/embedding_2d_angular.gif)
 #
 # ## 3-D features over training, on the unit sphere
 #
-# | original softmax | modified softmax | A-Softmax |
-# | :---: | :---: | :---: |
-# | ![original softmax, 3-D](figures/embedding_3d_original.gif) | ![modified softmax, 3-D](figures/embedding_3d_modified.gif) | ![A-Softmax, 3-D](figures/embedding_3d_angular.gif) |
+# The features are divided by their norm, so every point lies on the sphere; the view turns
+# slowly so that the caps on the far side come into sight.
+#
+# **Original softmax**
+#
+# ![original softmax, 3-D features over training](figures/embedding_3d_original.gif)
+#
+# **Modified softmax**
+#
+# ![modified softmax, 3-D features over training](figures/embedding_3d_modified.gif)
+#
+# **A-Softmax**
+#
+# ![A-Softmax, 3-D features over training](figures/embedding_3d_angular.gif)
 
 # %% [markdown]
 # ## Final embeddings, for print
@@ -94,22 +116,17 @@ print(f"{len(written)} animations written:", ", ".join(sorted(written)))
 # the test images of the profile).
 
 # %%
-for dimension in embedding_dims:
-    chosen = [r for r in results if r.config.embedding_dim == dimension]
-    figure = plt.figure(figsize=(4.6 * len(chosen) + 0.8, 4.4))
-    for index, result in enumerate(chosen):
-        ax = figure.add_subplot(
-            1, len(chosen), index + 1, projection="3d" if dimension == 3 else None
-        )
-        snapshots = result.snapshots
-        title = f"{HEAD_LABELS[result.config.head]}\ntest accuracy {result.final_test_accuracy:.4f}"
-        scatter_embedding(
-            ax,
-            snapshots.features[-1],
-            snapshots.labels,
-            snapshots.weights[-1],
-            title=title,
-            legend=index == len(chosen) - 1,
-        )
+for result in results:
+    figure = plt.figure(figsize=(5.6, 4.4))
+    dimension = result.config.embedding_dim
+    ax = figure.add_subplot(projection="3d" if dimension == 3 else None)
+    snapshots = result.snapshots
+    title = (
+        f"{HEAD_LABELS[result.config.head]}, {dimension}-D\n"
+        f"test accuracy {result.final_test_accuracy:.4f}"
+    )
+    scatter_embedding(
+        ax, snapshots.features[-1], snapshots.labels, snapshots.weights[-1], title=title
+    )
     figure.tight_layout()
     plt.show()

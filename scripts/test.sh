@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests, the smoke build of the book, nbval on the executed
-# notebooks, then the tests of the built book (browser, workflow). Fails on the first failure.
+# The whole test suite: lint and type checks, unit tests, the smoke build of the book, nbval on
+# the executed notebooks, then the tests of the built book (browser, reruns). Fails on the first
+# failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python="${PYTHON:-.venv/bin/python}"
 [ -x "$python" ] || python=python3
 export SPHEREFACE_CACHE="${SPHEREFACE_CACHE:-$PWD/.cache/runs}"
+
+echo "== lint, format, types, committed files (the pre-commit hooks)"
+sources=(sphereface_lib tests scripts benchmarks notebooks)
+"$python" -m ruff check "${sources[@]}"
+"$python" -m ruff format --check "${sources[@]}"
+"$python" -m mypy
+"$python" scripts/check_committed_files.py
 
 echo "== unit tests"
 "$python" -m pytest -q -m "not book" tests
