@@ -116,7 +116,10 @@ def test_two_epochs_on_two_processes_equal_one_process(shard, data_root, tmp_pat
         for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy"):
             assert row_a[key] == pytest.approx(row_b[key], rel=1e-4, abs=1e-6), key
     models = [torch.load(tmp_path / n / "model.pt", weights_only=True) for n in ("one", "two")]
-    _assert_close_states(*models, rtol=1e-4, atol=1e-5)
+    # Eight momentum updates of a net without normalisation amplify the rounding of the gloo
+    # all-reduce (measured up to 7e-5 in the first convolution, 4e-4 of its largest weight, on
+    # a 2-core Xeon); a wrong gradient scale or data order moves the weights by ~1e-2.
+    _assert_close_states(*models, rtol=2e-3, atol=1e-4)
 
 
 @pytest.mark.slow
