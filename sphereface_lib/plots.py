@@ -230,8 +230,14 @@ def plot_metric(
     runs_by_head: dict[str, Sequence[Any]],
     metric: str,
     ylabel: str,
+    labels: dict[str, str] | None = None,
 ) -> None:
-    """Per head, the mean of ``metric`` over seeds against epoch, with the min-max band."""
+    """Per head, the mean of ``metric`` over seeds against epoch, with the min-max band.
+
+    ``labels`` names the heads in the legend (default ``HEAD_LABELS``); one run per head draws
+    its curve without a band.
+    """
+    labels = {**HEAD_LABELS, **(labels or {})}
     for head, runs in runs_by_head.items():
         epochs = np.array([row["epoch"] for row in runs[0].metrics])
         values = np.array([[row[metric] for row in run.metrics] for run in runs])
@@ -242,7 +248,7 @@ def plot_metric(
             marker="o",
             markersize=3,
             color=colour,
-            label=HEAD_LABELS.get(head, head),
+            label=labels.get(head, head),
         )
         if len(runs) > 1:
             ax.fill_between(
@@ -252,3 +258,92 @@ def plot_metric(
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+
+
+# Series of plot_class_angles: (field of ClassAngles, divisor, label, colour, marker).
+ANGLE_SERIES = (
+    ("intra", 1.0, "feature to own weight (intra)", "#0072B2", "o"),
+    ("to_other_weight", 1.0, "feature to nearest other weight", "#D55E00", "s"),
+    ("between_weights", 4.0, "nearest other weight / 4 (bound for intra)", "#009E73", "^"),
+)
+
+
+def plot_class_angles(
+    ax: Any,
+    names: Sequence[str],
+    stats: Sequence[Any],
+    title: str | None = None,
+    xlabel: str | None = None,
+) -> None:
+    """Per run (one x position each), the per-class angles of ``ClassAngles`` in degrees.
+
+    Small dots are the C classes, the line joins their means. Where the blue dots lie below the
+    green ones, a class is tighter than a quarter of the angle to its nearest rival weight, which
+    is enough for every intra-class angle to be smaller than every inter-class one.
+    """
+    if len(names) != len(stats):
+        raise ValueError(f"{len(names)} names for {len(stats)} sets of class angles")
+    positions = np.arange(len(names), dtype=float)
+    for offset, (name, divisor, label, colour, marker) in zip(
+        (-0.15, 0.0, 0.15), ANGLE_SERIES, strict=True
+    ):
+        values = np.stack([_numpy(getattr(s, name)) for s in stats]) * (180 / np.pi) / divisor
+        for position, row in zip(positions, values, strict=True):
+            ax.scatter(
+                np.full(len(row), position + offset),
+                row,
+                s=9,
+                color=colour,
+                marker=marker,
+                alpha=0.45,
+                linewidths=0,
+            )
+        ax.plot(
+            positions + offset,
+            np.nanmean(values, axis=1),
+            color=colour,
+            marker=marker,
+            markersize=6,
+            label=label,
+        )
+    quantile = stats[0].quantile if stats else 1.0
+    ax.set_xticks(positions, list(names))
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    what = "max" if quantile == 1.0 else f"{quantile:.0%} / {1 - quantile:.0%} quantile"
+    ax.set_ylabel(f"angle in degrees ({what})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+
+
+def final_embeddings_figure(
+    snapshots: Sequence[Any], titles: Sequence[str], columns: int = 3, size: float = 3.9
+) -> Any:
+    """The last frame of each run's ``Snapshots`` (2-D or 3-D), in rows of ``columns`` panels.
+
+    The legend goes with the last panel; unused panels of the last row are hidden.
+    """
+    import matplotlib.pyplot as plt
+
+    if len(snapshots) != len(titles) or not snapshots:
+        raise ValueError(f"need one title per run and at least one run, got {len(titles)} titles")
+    columns = min(columns, len(snapshots))
+    rows = -(-len(snapshots) // columns)
+    dimension = snapshots[0].features.shape[2]
+    figure = plt.figure(figsize=(size * columns + 0.8, size * rows))
+    for index, (frames, title) in enumerate(zip(snapshots, titles, strict=True)):
+        ax = figure.add_subplot(
+            rows, columns, index + 1, projection="3d" if dimension == 3 else None
+        )
+        scatter_embedding(
+            ax,
+            frames.features[-1],
+            frames.labels,
+            frames.weights[-1],
+            title=title,
+            legend=index == len(snapshots) - 1,
+        )
+    figure.tight_layout()
+    return figure

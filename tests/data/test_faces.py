@@ -26,16 +26,6 @@ from sphereface_lib.data import (
 LIMIT = 127.5 / 128
 
 
-@pytest.fixture(scope="session")
-def faces_root(data_root):
-    if (
-        not (lfw_folder(data_root) / "pairs.txt").exists()
-        or not att_faces_folder(data_root).is_dir()
-    ):
-        pytest.skip("the data root has no faces/lfw-deepfunneled or faces/att_faces (see README)")
-    return data_root
-
-
 def write_image(path, size=(20, 24), mode="RGB", seed=0):
     """A random image of size (width, height), saved in the format its suffix names."""
     channels = (3,) if mode == "RGB" else ()
