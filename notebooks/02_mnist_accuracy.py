@@ -48,7 +48,7 @@ heads = ["original", "modified", "angular"]
 margin = 4
 embedding_dims = [2, 3]
 device = "auto"
-workers = 1  # >1 trains that many runs in parallel processes (one CPU thread each)
+workers = 2  # runs trained in parallel processes (one CPU thread each); 1: one run at a time
 data_root = None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
 cache_dir = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
 
@@ -63,6 +63,7 @@ from sphereface_lib.experiments import (
     grid,
     group_by,
     run_all,
+    write_run_records,
 )
 from sphereface_lib.plots import plot_metric
 from sphereface_lib.report import show_table
@@ -164,3 +165,15 @@ display(
         ["{}", "{}", "{}", "{:.0f}", "{}"],
     )
 )
+
+# %% [markdown]
+# ## The run records
+#
+# Every run writes a `result.json` with its full configuration (seed included), its metrics
+# after every epoch, its timings, the library version and the hardware. The cell below collects
+# those of this chapter into one file, {download}`mnist_runs.json <mnist_runs.json>`, so that
+# a rerun can be compared with this build line by line.
+
+# %%
+records = write_run_records(results, "mnist_runs.json", profile=profile)
+print(f"{len(results)} run records written to {records.name}")

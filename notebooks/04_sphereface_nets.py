@@ -71,7 +71,7 @@ if demo_epochs is None:
 # are negligible). The half-width variants (32/64/128/256 channels) are this book's own, made
 # to train on a CPU: they are not in the paper.
 
-# %%
+# %% tags=["hide-input"]
 names = [f"sphere{depth}" for depth in depths] + ["sphere4_half", "sphere10_half", "sphere20_half"]
 rows = []
 for name in names:
@@ -196,7 +196,7 @@ display(show_table(rows, ["where", "shape (without the batch)", "values"], ["{}"
 # whose $\lambda$ is annealed per iteration as $\lambda = \max(5, 1000\,(1 + 0.12\,t)^{-1})$.
 # The library holds that recipe as its `casia` preset; the table is read from it.
 
-# %%
+# %% tags=["hide-input"]
 recipe = preset("casia")
 epochs_on_casia = recipe.max_steps * recipe.batch_size / CASIA_WEBFACE_IMAGES
 milestones = " and ".join(f"{step:,}" for step in recipe.lr_milestones)
@@ -257,7 +257,7 @@ print(f"{demo.net}, A-Softmax m={demo.margin}, {demo.epochs} epochs of batch {de
 # %% tags=["nbval-ignore-output"]
 result = train_or_load(demo, cache_dir, data_root)
 
-# %%
+# %% tags=["hide-input"]
 rows = [
     [
         int(row["epoch"]),

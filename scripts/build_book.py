@@ -80,6 +80,33 @@ def ensure_mnist(parameters: list[list[str]]) -> None:
         load_mnist(split, root, download=True)
 
 
+def finished_runs() -> int:
+    """How many finished runs the train-or-load cache holds (a ``result.json`` each)."""
+    from sphereface_lib.cache import runs_root
+
+    return sum(1 for _ in runs_root().glob("*/result.json"))
+
+
+def write_build_times(
+    output_dir: Path, profile: str, seconds: dict[str, float], trained: int, cached: int
+) -> None:
+    """The wall time of every chapter of this build, as a page that ``book/rerun.md`` includes."""
+    from sphereface_lib import hardware
+    from sphereface_lib.report import markdown_table
+
+    rows = [[name, value / 60] for name, value in seconds.items()]
+    rows.append(["**all chapters**", sum(seconds.values()) / 60])
+    lines = [
+        f"Profile **{profile}**, built {time.strftime('%Y-%m-%d')} on {hardware.summary()}. "
+        f"Training runs trained in this build: {trained}; found finished in the cache when it "
+        f"started: {cached}.",
+        "",
+        markdown_table(rows, ["chapter", "wall time (minutes)"], ["{}", "{:.1f}"]),
+        "",
+    ]
+    (output_dir / "build_times.md").write_text("\n".join(lines))
+
+
 def build_html() -> None:
     shutil.rmtree(ROOT / "_build", ignore_errors=True)
     command = [
@@ -134,15 +161,26 @@ def main() -> int:
             f"no chapter matches {arguments.only}; chapters: {[c.name for c in chapters()]}"
         )
     timings = {}
+    cached_before = finished_runs()
     for source in selected:
         started = time.perf_counter()
         print(f"executing {source.name} with {parameters}", flush=True)
         execute(source, parameters, arguments.output_dir)
         timings[source.stem] = time.perf_counter() - started
         print(f"  {source.stem}: {timings[source.stem]:.0f} s", flush=True)
+    trained = finished_runs() - cached_before
     (arguments.output_dir / "timings.json").write_text(
-        json.dumps({"profile": arguments.profile, "seconds": timings}, indent=2)
+        json.dumps(
+            {
+                "profile": arguments.profile,
+                "seconds": timings,
+                "runs_trained": trained,
+                "runs_cached_at_start": cached_before,
+            },
+            indent=2,
+        )
     )
+    write_build_times(arguments.output_dir, arguments.profile, timings, trained, cached_before)
     if not arguments.no_html:
         build_html()
     print("chapter times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))

@@ -9,7 +9,6 @@ Uses the same grid and summary functions as chapter 2 of the book, so the two ta
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from sphereface_lib.experiments import (
     accuracy_rows,
     grid,
     run_all,
+    write_run_records,
 )
 from sphereface_lib.report import markdown_table
 
@@ -53,7 +53,7 @@ def main() -> int:
     parser.add_argument("--profile", choices=["smoke", "full"], default="full")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 3])
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="runs trained in parallel")
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write every run record here")
     arguments = parser.parse_args()
@@ -83,10 +83,8 @@ def main() -> int:
     train_seconds = sum(r.record["train_seconds"] + r.record["eval_seconds"] for r in results)
     print(f"Training + evaluation time recorded by the runs: {train_seconds:.0f} s")
     if arguments.json:
-        arguments.json.parent.mkdir(parents=True, exist_ok=True)
-        arguments.json.write_text(
-            json.dumps({"commit": commit(), "runs": [r.record for r in results]}, indent=1) + "\n"
-        )
+        write_run_records(results, arguments.json, commit=commit(), profile=arguments.profile)
+        print(f"Run records: {arguments.json}")
     return 0
 
 

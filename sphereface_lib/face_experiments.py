@@ -47,9 +47,9 @@ PAPER_LFW_SOURCE = (
 CASIA_WEBFACE_IMAGES = 494_414
 
 # The face runs reach lambda_min this far into training. The official run gets there after 6 %
-# of its 28k iterations; squeezed that way into 576 updates on LFW (floor within the first
-# epoch), A-Softmax on the half-width SphereFace-4 stayed near predicting the most frequent
-# person for six epochs. The book's MNIST runs, on the per-iteration schedule, reach it at 44 %.
+# of its 28k iterations; squeezed that way into a few hundred updates, lambda would sit at its
+# floor from the first epoch on: nearly pure A-Softmax from the start, which chapter 5 shows
+# converging badly. The book's MNIST runs, on the per-iteration schedule, reach it at 44 %.
 LAMBDA_FLOOR_FRACTION = 0.4
 
 # What the face runs change from the "full" preset, per (data set, profile). Epochs and batch

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import sys
 import time
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from sphereface_lib import __version__
+from sphereface_lib import __version__, hardware
 from sphereface_lib.config import TrainConfig
 from sphereface_lib.data.faces import random_horizontal_flip
 from sphereface_lib.data.lazy import LazyFaceImages, take
@@ -52,7 +51,7 @@ from sphereface_lib.schedules import step_decay, warmup_cosine
 from sphereface_lib.seeding import derived_generator, seed_everything
 
 # Bump when a change to this loop changes what a configuration produces; it keys the cache.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: mnist_small pools before its normalisation and activation
 SHIFT_PIXELS = 2
 EVAL_BATCH = 1000
 
@@ -199,29 +198,6 @@ def _to_memory_format(images: torch.Tensor, device: torch.device) -> torch.Tenso
 def _snapshot_steps(steps_per_epoch: int, per_epoch: int) -> set[int]:
     """Steps within an epoch (1-based, after the update) at which a frame is recorded."""
     return {max(1, round((i + 1) * steps_per_epoch / per_epoch)) for i in range(per_epoch)}
-
-
-def _hardware() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "machine": platform.machine(),
-        "processor": _cpu_model(),
-        "cpu_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-    }
-    if torch.cuda.is_available():
-        info["cuda_device"] = torch.cuda.get_device_name()
-    return info
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def _check_checkpoint(state: dict[str, Any], config: TrainConfig, path: Path) -> None:
@@ -652,7 +628,7 @@ class _Run:
             "config": config.to_dict(),
             "device": self.device.type,
             "world_size": self.context.world_size,
-            "hardware": _hardware(),
+            "hardware": hardware.describe(),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "num_classes": data.num_classes,
             "train_images": len(data.train_labels),

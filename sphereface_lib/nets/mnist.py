@@ -9,13 +9,17 @@ from sphereface_lib.nets.sphere import SphereNet
 
 
 class MnistConvNet(nn.Module):
-    """A small, fast CNN: per stage (3x3 conv, batch norm, PReLU) x ``convs_per_stage``, max-pool;
-    then a ``hidden``-unit PReLU layer and a linear map to the D-dimensional feature.
+    """A small, fast CNN: per stage 3x3 convolutions (``convs_per_stage``), the last one followed
+    by a 2x2 max-pool, each by batch norm and PReLU; then a ``hidden``-unit PReLU layer and a
+    linear map to the D-dimensional feature.
 
-    Sized so that a full MNIST run trains in about a minute on two CPU cores. The hidden layer
-    matters in 2-D: a linear map straight from the 576 conv features to 2 dimensions trained to
-    96-97 % in six epochs, with it to about 99 %. The feature layer stays linear, so the
-    embedding is unconstrained, as in the paper's toy experiment.
+    Pooling right after the stage's last convolution, before its normalisation and activation,
+    runs those on a quarter of the pixels: a training step on one CPU thread is about 1.5x
+    faster than with the pool last, which is what lets the book train 18 MNIST runs in well
+    under half an hour on two cores. The hidden layer matters in 2-D: a linear map straight
+    from the 576 conv features to 2 dimensions trained to 96-97 % in six epochs, with it to
+    about 99 %. The feature layer stays linear, so the embedding is unconstrained, as in the
+    paper's toy experiment.
     """
 
     def __init__(
@@ -29,14 +33,12 @@ class MnistConvNet(nn.Module):
         layers: list[nn.Module] = []
         channels, size = 1, 28
         for width in widths:
-            for _ in range(convs_per_stage):
-                layers += [
-                    nn.Conv2d(channels, width, 3, padding=1, bias=False),
-                    nn.BatchNorm2d(width),
-                    nn.PReLU(width),
-                ]
+            for index in range(convs_per_stage):
+                layers.append(nn.Conv2d(channels, width, 3, padding=1, bias=False))
+                if index == convs_per_stage - 1:
+                    layers.append(nn.MaxPool2d(2))
+                layers += [nn.BatchNorm2d(width), nn.PReLU(width)]
                 channels = width
-            layers.append(nn.MaxPool2d(2))
             size //= 2
         self.body = nn.Sequential(*layers)
         self.hidden = nn.Sequential(nn.Linear(channels * size * size, hidden), nn.PReLU(hidden))

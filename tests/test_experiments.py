@@ -1,0 +1,79 @@
+"""The MNIST grids, their summary over seeds and the run records of the book and the README."""
+
+import json
+import math
+import statistics
+
+import pytest
+
+from sphereface_lib.config import preset
+from sphereface_lib.experiments import (
+    FULL_EPOCHS,
+    REFERENCE_2D_ACCURACY,
+    accuracy_rows,
+    grid,
+    summarize,
+    write_run_records,
+)
+from sphereface_lib.train import RunResult
+
+
+def finished(head, dimension, seed, accuracy):
+    """A finished run as the summaries see it: configuration, metrics and record."""
+    config = preset("full", head=head, embedding_dim=dimension, seed=seed)
+    metrics = [{"epoch": 1.0, "test_accuracy": accuracy}]
+    record = {"config": config.to_dict(), "final_test_accuracy": accuracy}
+    return RunResult(config, metrics, complete=True, record=record)
+
+
+def test_grid_nests_heads_then_dimensions_then_seeds_with_the_full_epochs():
+    configs = grid("full", ["original", "angular"], [2, 3], [0, 1], margin=3)
+    assert [(c.head, c.embedding_dim, c.seed) for c in configs] == [
+        (head, dim, seed) for head in ("original", "angular") for dim in (2, 3) for seed in (0, 1)
+    ]
+    assert [c.epochs for c in configs[:4]] == [FULL_EPOCHS[2]] * 2 + [FULL_EPOCHS[3]] * 2
+    assert {c.margin for c in configs} == {3}
+    smoke = grid("smoke", ["modified"], [2], [5])
+    assert smoke[0].epochs == preset("smoke").epochs and smoke[0].train_limit is not None
+
+
+def test_summary_is_the_mean_and_sample_std_with_best_and_worst_seed():
+    runs = [finished("angular", 2, seed, acc) for seed, acc in [(0, 0.990), (1, 0.994), (2, 0.989)]]
+    summary = summarize(runs)
+    assert summary.mean == pytest.approx(statistics.fmean([0.990, 0.994, 0.989]))
+    assert summary.std == pytest.approx(statistics.stdev([0.990, 0.994, 0.989]))
+    assert (summary.best, summary.best_seed) == (0.994, 1)
+    assert (summary.worst, summary.worst_seed) == (0.989, 2)
+    assert math.isnan(summarize(runs[:1]).std)
+
+
+def test_accuracy_rows_show_the_reference_only_where_it_applies():
+    runs = [
+        finished("original", 2, 0, 0.98),
+        finished("original", 2, 1, 0.99),
+        finished("angular", 2, 0, 0.991),
+        finished("angular", 3, 0, 0.993),
+    ]
+    two_d = accuracy_rows(runs, 2)
+    assert two_d[0] == ["original", "0.9850 ± 0.0071", "0.9900 (1)", "0.9800 (0)", 2, "0.9775"]
+    assert (
+        two_d[1][0] == "angular (m=4)" and two_d[1][-1] == f"{REFERENCE_2D_ACCURACY['angular']:.4f}"
+    )
+    assert two_d[1][1] == "0.9910"  # one seed: no spread
+    assert accuracy_rows(runs, 3) == [
+        ["angular (m=4)", "0.9930", "0.9930 (0)", "0.9930 (0)", 1, "–"]
+    ]
+    other_margin = [finished("angular", 2, 0, 0.99)]
+    other_margin[0] = RunResult(
+        other_margin[0].config.replace(margin=3), other_margin[0].metrics, complete=True
+    )
+    assert accuracy_rows(other_margin, 2)[0][-1] == "–"  # the reference used m = 4
+
+
+def test_run_records_hold_every_run_and_the_context(tmp_path):
+    runs = [finished("modified", 2, seed, 0.98 + seed / 1000) for seed in range(3)]
+    path = write_run_records(runs, tmp_path / "deeper" / "runs.json", commit="abc123")
+    payload = json.loads(path.read_text())
+    assert payload["commit"] == "abc123"
+    assert [run["config"]["seed"] for run in payload["runs"]] == [0, 1, 2]
+    assert payload["runs"][2]["final_test_accuracy"] == pytest.approx(0.982)
