@@ -38,6 +38,7 @@ seed = 0  # the run shown (and the notebook's own seed)
 heads = ["original", "modified", "angular"]
 margin = 4
 embedding_dims = [2, 3]
+net = "mnist_small"  # or "mnist_sphere20", the SphereFace-20 of the reference (much slower)
 device = "auto"
 figures_dir = "figures"  # GIFs are written here, next to the executed notebook
 data_root = None
@@ -53,7 +54,7 @@ from sphereface_lib.plots import HEAD_LABELS, animate_embeddings, scatter_embedd
 from sphereface_lib.seeding import seed_everything
 
 seed_everything(seed)
-configs = grid(profile, heads, embedding_dims, [seed], margin=margin, device=device)
+configs = grid(profile, heads, embedding_dims, [seed], margin=margin, device=device, net=net)
 
 # %% tags=["nbval-ignore-output", "remove-output"]
 results = run_all(configs, cache_dir, data_root)

@@ -53,14 +53,22 @@ def main() -> int:
     parser.add_argument("--profile", choices=["smoke", "full"], default="full")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 3])
+    parser.add_argument(
+        "--heads", nargs="+", default=["original", "modified", "angular"], help="heads to train"
+    )
+    parser.add_argument(
+        "--net", default="mnist_small", help="mnist_small, or mnist_sphere20 (the reference's)"
+    )
+    parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
     parser.add_argument("--workers", type=int, default=2, help="runs trained in parallel")
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write every run record here")
     arguments = parser.parse_args()
 
-    configs = grid(
-        arguments.profile, ["original", "modified", "angular"], arguments.dims, arguments.seeds
-    )
+    overrides: dict[str, object] = {"net": arguments.net}
+    if arguments.epochs is not None:
+        overrides["epochs"] = arguments.epochs
+    configs = grid(arguments.profile, arguments.heads, arguments.dims, arguments.seeds, **overrides)
     started = time.perf_counter()
     results = run_all(configs, arguments.cache_dir, workers=arguments.workers)
     elapsed = time.perf_counter() - started
@@ -70,8 +78,7 @@ def main() -> int:
         print(f"\n{dimension}-D features, MNIST test set ({test_images:,} images):\n")
         print(markdown_table(accuracy_rows(results, dimension), ACCURACY_COLUMNS))
     print(f"\nReference column: {REFERENCE_SOURCE}.")
-    seeds = " ".join(map(str, arguments.seeds))
-    print(f"Command: python scripts/mnist_results.py --profile {arguments.profile} --seeds {seeds}")
+    print("Command: python " + " ".join(sys.argv))
     print(
         f"Hardware: {hardware['processor']}, {hardware['cpu_threads']} threads, "
         f"torch {hardware['torch']}"
