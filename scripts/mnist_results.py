@@ -9,6 +9,7 @@ Uses the same grid and summary functions as chapter 2 of the book, so the two ta
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -80,7 +81,8 @@ def main() -> int:
     print(f"\nReference column: {REFERENCE_SOURCE}.")
     print("Command: python " + " ".join(sys.argv))
     print(
-        f"Hardware: {hardware['processor']}, {hardware['cpu_threads']} threads, "
+        f"Hardware: {hardware['processor']} ({os.cpu_count()} CPU cores here), each run on "
+        f"{hardware['cpu_threads']} thread(s), {hardware.get('cuda_device', 'no GPU')}, "
         f"torch {hardware['torch']}"
     )
     print(

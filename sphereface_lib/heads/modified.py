@@ -6,8 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from sphereface_lib.heads.base import MarginHead
-
-WEIGHT_NORM_EPS = 1e-12  # as F.normalize: a zero weight row gives zero logits, not NaN
+from sphereface_lib.heads.cosine import cosine_logits
 
 
 class ModifiedSoftmaxHead(MarginHead):
@@ -20,9 +19,6 @@ class ModifiedSoftmaxHead(MarginHead):
     def logits(
         self, features: torch.Tensor, labels: torch.Tensor | None, lam: float
     ) -> torch.Tensor:
-        # (x W^T) / ||W_j|| equals x (W_j / ||W_j||)^T but divides the (N, C) product instead of
-        # normalising the (C, D) weight: less work when D > N, as for 512-d face features.
-        # A product, not a quotient: mul saves its inputs, not its output, so margin heads may
-        # add to the returned logits in place.
-        inverse_norm = 1.0 / self.weight.norm(dim=1).clamp_min(WEIGHT_NORM_EPS)
-        return (features @ self.weight.T) * inverse_norm  # ||x|| cos theta_j, Eq. 5
+        # (x W^T) / ||W_j|| rather than x (W_j / ||W_j||)^T: it scales the (N, C) product
+        # instead of the (C, D) weight, less work when D > N, as for 512-d face features.
+        return cosine_logits(features, self.weight)  # ||x|| cos theta_j, Eq. 5

@@ -8,8 +8,8 @@ logit stays ||x|| cos theta_j. Subclasses define f in :meth:`margin_cos`.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
+from sphereface_lib.heads.cosine import cosine_logits_with_target
 from sphereface_lib.heads.modified import ModifiedSoftmaxHead
 
 # Below this feature norm the angle is undefined; dividing by it keeps gradients finite.
@@ -26,18 +26,15 @@ class TargetMarginHead(ModifiedSoftmaxHead):
     def logits(
         self, features: torch.Tensor, labels: torch.Tensor | None, lam: float
     ) -> torch.Tensor:
-        cosine_logits = super().logits(features, labels, lam)
         if labels is None:
-            return cosine_logits
+            return super().logits(features, labels, lam)
         labels = labels.long()
+        cosine_logits, target_logit = cosine_logits_with_target(features, self.weight, labels)
         norm = features.norm(dim=1).clamp_min(NORM_EPS)
-        # cos theta_y from the target rows of W, (N, D) work, rather than gathered from the
-        # logits: gather would save the logits for backward and forbid the in-place add below.
-        target_weight = F.normalize(self.weight[labels], dim=1)
-        cos_y = ((features * target_weight).sum(dim=1) / norm).clamp(-1.0, 1.0)
+        cos_y = (target_logit / norm).clamp(-1.0, 1.0)
         target = (lam * cos_y + self.margin_cos(cos_y)) / (1.0 + lam)
         # Adding ||x|| (target - cos) rather than overwriting keeps the exact cosine logit when
         # the target equals cos theta (m = 1, lambda = 0), and costs O(N), not O(NC).
         correction = norm * (target - cos_y)
-        # In place: no autograd node saved the product, and a copy of (N, C) would cost time.
+        # In place: backward does not need the logits, and a copy of (N, C) would cost time.
         return cosine_logits.scatter_add_(1, labels[:, None], correction[:, None])
