@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python="${PYTHON:-.venv/bin/python}"
 [ -x "$python" ] || python=python3
+# An absolute path, as the nbval step runs from another folder (the directory is resolved, not
+# the interpreter's link, which would leave the virtual environment).
+case "$python" in */*) python="$(cd "$(dirname "$python")" && pwd)/$(basename "$python")" ;; esac
 export SPHEREFACE_CACHE="${SPHEREFACE_CACHE:-$PWD/.cache/runs}"
 
 echo "== lint, format, types, committed files (the pre-commit hooks)"

@@ -57,13 +57,13 @@ LAMBDA_FLOOR_FRACTION = 0.4
 FACE_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {
     # 3,068 training images: 48 updates per epoch at batch 64.
     ("lfw", "full"): {"epochs": 12, "batch_size": 64},
-    ("lfw", "smoke"): {"epochs": 2, "batch_size": 64, "train_limit": 384, "test_limit": 64},
+    ("lfw", "smoke"): {"epochs": 2, "batch_size": 64, "train_limit": 256, "test_limit": 64},
     # 1,022 training images of six people; 3-D features need more passes to settle.
     ("lfw_top6", "full"): {"epochs": 16, "batch_size": 64},
     ("lfw_top6", "smoke"): {"epochs": 2, "batch_size": 64, "train_limit": 192},
     # 240 training images: 8 updates per epoch at batch 32.
     ("att", "full"): {"epochs": 30, "batch_size": 32},
-    ("att", "smoke"): {"epochs": 3, "batch_size": 32},
+    ("att", "smoke"): {"epochs": 2, "batch_size": 32},
 }
 
 
