@@ -1,7 +1,9 @@
 """The MNIST results table of the README: train (or load from the cache) every run, then print
-the table with its provenance and write all run records to one JSON file.
+the table with its provenance, write all run records to one JSON file and, with --readme, the
+table into the README between its two marker lines.
 
-    python scripts/mnist_results.py --profile full --json results/mnist_full.json
+    python scripts/mnist_results.py --profile full --json results/mnist_full.json --readme README.md
+    python scripts/mnist_results.py --from-json results/mnist_full.json   # print, train nothing
 
 Uses the same grid and summary functions as chapter 2 of the book, so the two tables agree.
 """
@@ -14,18 +16,23 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from sphereface_lib.experiments import (
     ACCURACY_COLUMNS,
     REFERENCE_SOURCE,
     accuracy_rows,
     grid,
+    read_run_records,
     run_all,
     write_run_records,
 )
 from sphereface_lib.report import markdown_table
+from sphereface_lib.train import RunResult
 
 ROOT = Path(__file__).resolve().parent.parent
+README_START = "<!-- mnist-results:start (written by scripts/mnist_results.py --readme) -->"
+README_END = "<!-- mnist-results:end -->"
 
 
 def commit() -> str:
@@ -49,6 +56,65 @@ def commit() -> str:
         return "unknown"
 
 
+def command_line() -> str:
+    """This script's command line, with the script path relative to the repository."""
+    script = Path(sys.argv[0]).resolve()
+    name = script.relative_to(ROOT) if script.is_relative_to(ROOT) else script
+    return " ".join(["python", str(name), *sys.argv[1:]])
+
+
+def hardware_line(results: list[RunResult]) -> str:
+    hardware = results[0].record["hardware"]
+    return (
+        f"{hardware['processor']} ({os.cpu_count()} CPU cores), each run on "
+        f"{hardware['cpu_threads']} thread(s), {hardware.get('cuda_device', 'no GPU')}, "
+        f"torch {hardware['torch']}"
+    )
+
+
+def report(results: list[RunResult], context: dict[str, Any]) -> str:
+    """The tables and their provenance, as Markdown (the README block and the printout)."""
+    lines = []
+    test_images = results[0].record["test_images"]
+    for dimension in sorted({r.config.embedding_dim for r in results}):
+        runs = [r for r in results if r.config.embedding_dim == dimension]
+        epochs = sorted({r.config.epochs for r in runs})
+        nets = sorted({r.config.net for r in runs})
+        lines += [
+            f"**{dimension}-D features**, test accuracy on the MNIST test set "
+            f"({test_images:,} images); net {', '.join(nets)}, "
+            f"{'/'.join(map(str, epochs))} epochs:",
+            "",
+            markdown_table(accuracy_rows(runs, dimension), ACCURACY_COLUMNS),
+            "",
+        ]
+    train_seconds = sum(r.record["train_seconds"] + r.record["eval_seconds"] for r in results)
+    lines += [
+        f"- Reference column: {REFERENCE_SOURCE}; that project's numbers, not measured here.",
+        f"- Command: `{context['command']}`",
+        f"- Hardware: {context['hardware']}",
+        f"- Date: {context['date']}; commit {context['commit']}; profile {context['profile']}",
+        f"- Wall time of the command: {context['wall_seconds']:.0f} s; training + evaluation "
+        f"time recorded by the {len(results)} runs: {train_seconds:.0f} s",
+    ]
+    return "\n".join(lines)
+
+
+def readme_block(text: str) -> str:
+    """What stands between the README's marker lines."""
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"the README lacks the marker lines {README_START!r} and {README_END!r}")
+    return text.split(README_START, 1)[1].split(README_END, 1)[0].strip("\n")
+
+
+def with_readme_block(text: str, block: str) -> str:
+    """``text`` with the part between the marker lines replaced by ``block``."""
+    readme_block(text)  # the markers must be there
+    before, rest = text.split(README_START, 1)
+    after = rest.split(README_END, 1)[1]
+    return f"{before}{README_START}\n{block}\n{README_END}{after}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=["smoke", "full"], default="full")
@@ -64,36 +130,38 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="runs trained in parallel")
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write every run record here")
+    parser.add_argument(
+        "--from-json", type=Path, default=None, help="report a records file; train nothing"
+    )
+    parser.add_argument("--readme", type=Path, default=None, help="write the table into this")
     arguments = parser.parse_args()
 
-    overrides: dict[str, object] = {"net": arguments.net}
-    if arguments.epochs is not None:
-        overrides["epochs"] = arguments.epochs
-    configs = grid(arguments.profile, arguments.heads, arguments.dims, arguments.seeds, **overrides)
-    started = time.perf_counter()
-    results = run_all(configs, arguments.cache_dir, workers=arguments.workers)
-    elapsed = time.perf_counter() - started
-    hardware = results[0].record["hardware"]
-    test_images = results[0].record["test_images"]
-    for dimension in arguments.dims:
-        print(f"\n{dimension}-D features, MNIST test set ({test_images:,} images):\n")
-        print(markdown_table(accuracy_rows(results, dimension), ACCURACY_COLUMNS))
-    print(f"\nReference column: {REFERENCE_SOURCE}.")
-    print("Command: python " + " ".join(sys.argv))
-    print(
-        f"Hardware: {hardware['processor']} ({os.cpu_count()} CPU cores here), each run on "
-        f"{hardware['cpu_threads']} thread(s), {hardware.get('cuda_device', 'no GPU')}, "
-        f"torch {hardware['torch']}"
-    )
-    print(
-        f"Date: {time.strftime('%Y-%m-%d')}; commit {commit()}; "
-        f"wall time of this command {elapsed:.0f} s"
-    )
-    train_seconds = sum(r.record["train_seconds"] + r.record["eval_seconds"] for r in results)
-    print(f"Training + evaluation time recorded by the runs: {train_seconds:.0f} s")
-    if arguments.json:
-        write_run_records(results, arguments.json, commit=commit(), profile=arguments.profile)
-        print(f"Run records: {arguments.json}")
+    if arguments.from_json:
+        context, results = read_run_records(arguments.from_json)
+    else:
+        overrides: dict[str, object] = {"net": arguments.net}
+        if arguments.epochs is not None:
+            overrides["epochs"] = arguments.epochs
+        configs = grid(
+            arguments.profile, arguments.heads, arguments.dims, arguments.seeds, **overrides
+        )
+        started = time.perf_counter()
+        results = run_all(configs, arguments.cache_dir, workers=arguments.workers)
+        context = {
+            "commit": commit(),
+            "profile": arguments.profile,
+            "command": command_line(),
+            "date": time.strftime("%Y-%m-%d"),
+            "hardware": hardware_line(results),
+            "wall_seconds": time.perf_counter() - started,
+        }
+        if arguments.json:
+            write_run_records(results, arguments.json, **context)
+    text = report(results, context)
+    print(text)
+    if arguments.readme:
+        arguments.readme.write_text(with_readme_block(arguments.readme.read_text(), text))
+        print(f"\nwritten into {arguments.readme}")
     return 0
 
 

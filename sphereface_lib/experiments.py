@@ -158,3 +158,22 @@ def write_run_records(
     payload = {**context, "runs": [result.record for result in results]}
     path.write_text(json.dumps(payload, indent=1) + "\n")
     return path
+
+
+def read_run_records(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[RunResult]]:
+    """The context and the runs of a file written by :func:`write_run_records` (metrics and
+    configs only: no model, snapshots or features)."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text())
+        runs = payload.pop("runs")
+        results = [
+            RunResult(TrainConfig.from_dict(r["config"]), r["metrics"], complete=True, record=r)
+            for r in runs
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"{path} is not a run-records file written by write_run_records ({error}); "
+            "regenerate it with scripts/mnist_results.py --json"
+        ) from error
+    return payload, results
