@@ -94,8 +94,9 @@ def report(results: list[RunResult], context: dict[str, Any]) -> str:
         f"- Command: `{context['command']}`",
         f"- Hardware: {context['hardware']}",
         f"- Date: {context['date']}; commit {context['commit']}; profile {context['profile']}",
-        f"- Wall time of the command: {context['wall_seconds']:.0f} s; training + evaluation "
-        f"time recorded by the {len(results)} runs: {train_seconds:.0f} s",
+        f"- Wall time of the command: {context['wall_seconds']:.0f} s (runs already in the cache "
+        f"are read back, not retrained); training + evaluation time recorded by the "
+        f"{len(results)} runs when they were trained: {train_seconds:.0f} s",
     ]
     return "\n".join(lines)
 
