@@ -58,10 +58,8 @@ cache_dir = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
 # %%
 import matplotlib.pyplot as plt
 from IPython.display import display
-
 from sphereface_lib.experiments import (
     ACCURACY_COLUMNS,
-    REFERENCE_SOURCE,
     accuracy_rows,
     grid,
     group_by,
@@ -71,11 +69,20 @@ from sphereface_lib.experiments import (
 from sphereface_lib.plots import plot_metric
 from sphereface_lib.report import show_table
 from sphereface_lib.seeding import seed_everything
+from sphereface_lib.sources import REFERENCE_SOURCE
 
 seed_everything(seed)
 if seeds is None:
     seeds = [0, 1] if profile == "smoke" else [0, 1, 2]
-configs = grid(profile, heads, embedding_dims, seeds, margin=margin, device=device, net=net)
+configs = grid(
+    profile,
+    heads,
+    embedding_dims,
+    seeds,
+    margin=margin,
+    device=device,
+    net=net,
+)
 print(
     f"{len(configs)} runs: {len(heads)} heads x {len(embedding_dims)} dimensions x {len(seeds)} seeds"
 )
@@ -123,13 +130,19 @@ if 3 in embedding_dims:
 # %%
 for dimension in embedding_dims:
     chosen = [r for r in results if r.config.embedding_dim == dimension]
-    by_head = {head: runs for (head,), runs in group_by(chosen, "head").items()}
+    by_head = {
+        head: runs for (head,), runs in group_by(chosen, "head").items()
+    }
     figure, axes = plt.subplots(2, 2, figsize=(8.5, 6.4))
-    plot_metric(axes[0, 0], by_head, "train_loss", "training loss (with margin)")
+    plot_metric(
+        axes[0, 0], by_head, "train_loss", "training loss (with margin)"
+    )
     plot_metric(axes[0, 1], by_head, "test_loss", "test loss (with margin)")
     plot_metric(axes[1, 0], by_head, "train_accuracy", "training accuracy")
     plot_metric(axes[1, 1], by_head, "test_accuracy", "test accuracy")
-    for ax in axes[1]:  # start the accuracy axes where the curves are, not at 0
+    for ax in axes[
+        1
+    ]:  # start the accuracy axes where the curves are, not at 0
         lowest = min(
             row[m]
             for runs in by_head.values()
@@ -138,7 +151,9 @@ for dimension in embedding_dims:
             for m in ("train_accuracy", "test_accuracy")
         )
         ax.set_ylim(max(0.0, lowest - 0.01), 1.0)
-    figure.suptitle(f"{dimension}-D features, {len(seeds)} seeds (mean, band: best to worst seed)")
+    figure.suptitle(
+        f"{dimension}-D features, {len(seeds)} seeds (mean, band: best to worst seed)"
+    )
     figure.tight_layout()
     plt.show()
 
@@ -150,8 +165,12 @@ for dimension in embedding_dims:
 
 # %%
 rows = []
-for (head, dimension), runs in group_by(results, "head", "embedding_dim").items():
-    seconds = [sum(row["train_seconds"] for row in run.metrics) for run in runs]
+for (head, dimension), runs in group_by(
+    results, "head", "embedding_dim"
+).items():
+    seconds = [
+        sum(row["train_seconds"] for row in run.metrics) for run in runs
+    ]
     rows.append(
         [
             head,

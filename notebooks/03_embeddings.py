@@ -48,13 +48,24 @@ cache_dir = None
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-
 from sphereface_lib.experiments import grid, run_all
-from sphereface_lib.plots import HEAD_LABELS, animate_embeddings, scatter_embedding
+from sphereface_lib.plots import (
+    HEAD_LABELS,
+    animate_embeddings,
+    scatter_embedding,
+)
 from sphereface_lib.seeding import seed_everything
 
 seed_everything(seed)
-configs = grid(profile, heads, embedding_dims, [seed], margin=margin, device=device, net=net)
+configs = grid(
+    profile,
+    heads,
+    embedding_dims,
+    [seed],
+    margin=margin,
+    device=device,
+    net=net,
+)
 
 # %% tags=["nbval-ignore-output", "remove-output"]
 results = run_all(configs, cache_dir, data_root)
@@ -68,9 +79,13 @@ written = []
 for result in results:
     config = result.config
     name = f"embedding_{config.embedding_dim}d_{config.head}.gif"
-    label = HEAD_LABELS[config.head] + (f" (m={config.margin})" if config.head == "angular" else "")
+    label = HEAD_LABELS[config.head] + (
+        f" (m={config.margin})" if config.head == "angular" else ""
+    )
     animate_embeddings(
-        result.snapshots, Path(figures_dir) / name, title=f"{label}, {config.embedding_dim}-D"
+        result.snapshots,
+        Path(figures_dir) / name,
+        title=f"{label}, {config.embedding_dim}-D",
     )
     written.append(name)
 print(f"{len(written)} animations written:", ", ".join(sorted(written)))
@@ -127,7 +142,11 @@ for result in results:
         f"test accuracy {result.final_test_accuracy:.4f}"
     )
     scatter_embedding(
-        ax, snapshots.features[-1], snapshots.labels, snapshots.weights[-1], title=title
+        ax,
+        snapshots.features[-1],
+        snapshots.labels,
+        snapshots.weights[-1],
+        title=title,
     )
     figure.tight_layout()
     plt.show()

@@ -47,17 +47,22 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 from matplotlib.patches import Rectangle
-
 from sphereface_lib.cache import train_or_load
 from sphereface_lib.config import preset
-from sphereface_lib.data import LFW_DEEPFUNNELED_CROP, FaceFolder, FacePreprocess, lfw_folder
+from sphereface_lib.data import (
+    LFW_DEEPFUNNELED_CROP,
+    FaceFolder,
+    FacePreprocess,
+    lfw_folder,
+)
 from sphereface_lib.data.faces import read_image
-from sphereface_lib.face_experiments import CASIA_WEBFACE_IMAGES, face_config
+from sphereface_lib.face_experiments import face_config
 from sphereface_lib.nets import build_net, count_parameters
 from sphereface_lib.nets.summary import stage_shapes, summarize
 from sphereface_lib.plots import plot_metric
 from sphereface_lib.report import show_table
 from sphereface_lib.seeding import seed_everything
+from sphereface_lib.sources import CASIA_WEBFACE_IMAGES
 
 seed_everything(seed)
 if demo_epochs is None:
@@ -72,7 +77,11 @@ if demo_epochs is None:
 # to train on a CPU: they are not in the paper.
 
 # %% tags=["hide-input"]
-names = [f"sphere{depth}" for depth in depths] + ["sphere4_half", "sphere10_half", "sphere20_half"]
+names = [f"sphere{depth}" for depth in depths] + [
+    "sphere4_half",
+    "sphere10_half",
+    "sphere20_half",
+]
 rows = []
 for name in names:
     summary = summarize(build_net(name, 512))
@@ -139,7 +148,12 @@ for dimension in (2, 3):
 display(
     show_table(
         rows,
-        ["network", "parameters", "of which the feature layer", "multiply-adds (M), 1×28×28"],
+        [
+            "network",
+            "parameters",
+            "of which the feature layer",
+            "multiply-adds (M), 1×28×28",
+        ],
         ["{}", "{:,}", "{:,}", "{:.1f}"],
     )
 )
@@ -162,11 +176,22 @@ figure, axes = plt.subplots(1, 2, figsize=(7, 3.6), width_ratios=[250, 120])
 axes[0].imshow(original)
 left, upper, right, lower = LFW_DEEPFUNNELED_CROP
 axes[0].add_patch(
-    Rectangle((left, upper), right - left, lower - upper, fill=False, color="#E69F00", lw=2)
+    Rectangle(
+        (left, upper),
+        right - left,
+        lower - upper,
+        fill=False,
+        color="#E69F00",
+        lw=2,
+    )
 )
-axes[0].set_title(f"{path.name}, {original.width}×{original.height}", fontsize=9)
+axes[0].set_title(
+    f"{path.name}, {original.width}×{original.height}", fontsize=9
+)
 axes[1].imshow(face.permute(1, 2, 0).numpy())
-axes[1].set_title(f"network input, {face.shape[2]}×{face.shape[1]}", fontsize=9)
+axes[1].set_title(
+    f"network input, {face.shape[2]}×{face.shape[1]}", fontsize=9
+)
 for ax in axes:
     ax.set_xlabel("x (pixels)")
     ax.set_ylabel("y (pixels)")
@@ -182,10 +207,20 @@ plt.show()
 net = build_net("sphere20", 512)
 images = preprocess(original).unsqueeze(0)  # (1, 3, 112, 96), normalised
 rows = [
-    [name, " × ".join(map(str, shape[1:])), int(torch.tensor(shape[1:]).prod())]
+    [
+        name,
+        " × ".join(map(str, shape[1:])),
+        int(torch.tensor(shape[1:]).prod()),
+    ]
     for name, shape in stage_shapes(net, images)
 ]
-display(show_table(rows, ["where", "shape (without the batch)", "values"], ["{}", "{}", "{:,}"]))
+display(
+    show_table(
+        rows,
+        ["where", "shape (without the batch)", "values"],
+        ["{}", "{}", "{:,}"],
+    )
+)
 
 # %% [markdown]
 # ## Training it on a face set
@@ -205,7 +240,11 @@ rows = [
     ["head, margin m", "head, margin", f"{recipe.head}, {recipe.margin}"],
     ["feature dimension", "embedding_dim", recipe.embedding_dim],
     ["batch", "batch_size", recipe.batch_size],
-    ["length", "max_steps", f"{recipe.max_steps:,} updates ({epochs_on_casia:.1f} epochs)"],
+    [
+        "length",
+        "max_steps",
+        f"{recipe.max_steps:,} updates ({epochs_on_casia:.1f} epochs)",
+    ],
     [
         "learning rate",
         "learning_rate, lr_schedule, lr_milestones",
@@ -221,9 +260,15 @@ rows = [
         "lambda_base, lambda_gamma, lambda_power, lambda_min",
         f"{recipe.lambda_base:g}, {recipe.lambda_gamma:g}, {recipe.lambda_power:g}, {recipe.lambda_min:g}",
     ],
-    ["augmentation", "augment", "horizontal mirror" if recipe.augment else "none"],
+    [
+        "augmentation",
+        "augment",
+        "horizontal mirror" if recipe.augment else "none",
+    ],
 ]
-display(show_table(rows, ["", "configuration field", "casia preset"], align="lll"))
+display(
+    show_table(rows, ["", "configuration field", "casia preset"], align="lll")
+)
 
 # %% [markdown]
 # The data go under the data root as one folder per identity of faces already aligned and
@@ -250,9 +295,16 @@ display(show_table(rows, ["", "configuration field", "casia preset"], align="lll
 
 # %%
 demo = face_config(
-    profile, "att", "angular", device=device, data_root=data_root, epochs=demo_epochs
+    profile,
+    "att",
+    "angular",
+    device=device,
+    data_root=data_root,
+    epochs=demo_epochs,
 )
-print(f"{demo.net}, A-Softmax m={demo.margin}, {demo.epochs} epochs of batch {demo.batch_size}")
+print(
+    f"{demo.net}, A-Softmax m={demo.margin}, {demo.epochs} epochs of batch {demo.batch_size}"
+)
 
 # %% tags=["nbval-ignore-output"]
 result = train_or_load(demo, cache_dir, data_root)
@@ -286,7 +338,10 @@ figure, axes = plt.subplots(1, 2, figsize=(9, 3.2))
 curves = {"angular": [result]}
 plot_metric(axes[0], curves, "train_loss", "training loss (with margin)")
 plot_metric(
-    axes[1], curves, "test_accuracy", f"test accuracy ({result.record['test_images']} images)"
+    axes[1],
+    curves,
+    "test_accuracy",
+    f"test accuracy ({result.record['test_images']} images)",
 )
 figure.tight_layout()
 plt.show()

@@ -40,18 +40,31 @@
 profile = "smoke"  # "smoke": 2,048 training images and 2 epochs per run; "full": the book
 seed = 0  # seeds the notebook itself; the runs use `seeds`
 seeds = None  # None: [0] for smoke, [0, 1] for full: the high_dim sweep, m 1 and 4 in 2-D
-new_seeds = None  # None: the first of `seeds`: 2-D runs that chapter 2 does not train
+new_seeds = (
+    None  # None: the first of `seeds`: 2-D runs that chapter 2 does not train
+)
 margins = None  # A-Softmax margins m; None: 1 to 5 (full) or [1, 4] (smoke); m of 1 is modified
 high_dim = 32  # the second feature dimension
 high_dim_epochs = 1
-high_dim_annealing = False  # False: A-Softmax without annealing (lambda 0) in high_dim
+high_dim_annealing = (
+    False  # False: A-Softmax without annealing (lambda 0) in high_dim
+)
 scale = 16.0  # s of CosFace and ArcFace
 cosface_margin = 0.35  # CosFace: s (cos theta - m), the CosFace paper's m
-arcface_margin = 0.5  # ArcFace: s cos(theta + m), the ArcFace paper's m (radians)
-sized_margins = {"cosface": 0.06, "arcface": 0.2}  # 2-D margins, boundary near 12.5 degrees
-paper_margins_in_2d = False  # True: also the papers' margins in 2-D (2 more 2-D runs)
+arcface_margin = (
+    0.5  # ArcFace: s cos(theta + m), the ArcFace paper's m (radians)
+)
+sized_margins = {
+    "cosface": 0.06,
+    "arcface": 0.2,
+}  # 2-D margins, boundary near 12.5 degrees
+paper_margins_in_2d = (
+    False  # True: also the papers' margins in 2-D (2 more 2-D runs)
+)
 anneal_margin = 4  # the A-Softmax margin of the annealing comparison
-fixed_lambda = 5.0  # lambda held constant from the first step (the official floor)
+fixed_lambda = (
+    5.0  # lambda held constant from the first step (the official floor)
+)
 lambda_floors = [0.0]  # floors of the official schedule besides its own 5
 quantile = 0.99  # robust angle statistics ignore the 1 % of features furthest from their class
 convergence_accuracy = 0.9  # "converged": this accuracy on the snapshot images
@@ -69,7 +82,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import Markdown, display
-
 from sphereface_lib.angles import (
     angular_margins,
     class_angles,
@@ -78,7 +90,11 @@ from sphereface_lib.angles import (
 )
 from sphereface_lib.experiments import grid, run_all, summarize
 from sphereface_lib.margins import psi
-from sphereface_lib.norms import bins_by_norm, rank_correlation, softmax_confidence
+from sphereface_lib.norms import (
+    bins_by_norm,
+    rank_correlation,
+    softmax_confidence,
+)
 from sphereface_lib.plots import (
     CLASS_COLOURS,
     HEAD_COLOURS,
@@ -106,31 +122,61 @@ head_options = {
     "original": {},
     "modified": {},
     "angular": {"margin": 4},
-    "cosface": {"scale": float(scale), "additive_margin": float(cosface_margin), **no_annealing},
-    "arcface": {"scale": float(scale), "additive_margin": float(arcface_margin), **no_annealing},
+    "cosface": {
+        "scale": float(scale),
+        "additive_margin": float(cosface_margin),
+        **no_annealing,
+    },
+    "arcface": {
+        "scale": float(scale),
+        "additive_margin": float(arcface_margin),
+        **no_annealing,
+    },
 }
 # In 2-D A-Softmax uses the official annealing (the runs of chapter 2). The official schedule
 # needs 3.5 epochs to reach its floor, so the short high-dimensional runs train without it.
 annealing_of = {2: {}, high_dim: {} if high_dim_annealing else no_annealing}
 angular_label = {
-    dimension: "A-Softmax, m=4, " + ("official annealing" if not extra else "λ = 0")
+    dimension: "A-Softmax, m=4, "
+    + ("official annealing" if not extra else "λ = 0")
     for dimension, extra in annealing_of.items()
 }
 groups = {}
 for dimension in dimensions:
-    options = {"device": device, **({} if dimension == 2 else {"epochs": high_dim_epochs})}
+    options = {
+        "device": device,
+        **({} if dimension == 2 else {"epochs": high_dim_epochs}),
+    }
     for margin in margins:
-        head, extra = ("modified", {}) if margin == 1 else ("angular", {"margin": margin})
-        extra = {**extra, **annealing_of[dimension]} if head == "angular" else extra
+        head, extra = (
+            ("modified", {})
+            if margin == 1
+            else ("angular", {"margin": margin})
+        )
+        extra = (
+            {**extra, **annealing_of[dimension]}
+            if head == "angular"
+            else extra
+        )
         # In 2-D, m = 1 and m = 4 are chapter 2's runs: their seeds cost nothing here.
-        run_seeds = new_seeds if dimension == 2 and margin not in (1, 4) else seeds
+        run_seeds = (
+            new_seeds if dimension == 2 and margin not in (1, 4) else seeds
+        )
         groups["sweep", dimension, margin] = grid(
             profile, [head], [dimension], run_seeds, **options, **extra
         )
     for head, extra in head_options.items():
-        if dimension == 2 and head in ("cosface", "arcface") and not paper_margins_in_2d:
+        if (
+            dimension == 2
+            and head in ("cosface", "arcface")
+            and not paper_margins_in_2d
+        ):
             continue
-        extra = {**extra, **annealing_of[dimension]} if head == "angular" else extra
+        extra = (
+            {**extra, **annealing_of[dimension]}
+            if head == "angular"
+            else extra
+        )
         groups["heads", dimension, head] = grid(
             profile, [head], [dimension], new_seeds, **options, **extra
         )
@@ -154,13 +200,24 @@ annealing_variants = {
         "lambda_gamma": 0.0,
         "lambda_min": float(fixed_lambda),
     },
-    **{f"official, floor {floor:g}": {"lambda_min": float(floor)} for floor in lambda_floors},
+    **{
+        f"official, floor {floor:g}": {"lambda_min": float(floor)}
+        for floor in lambda_floors
+    },
 }
 for name, extra in annealing_variants.items():
     groups["annealing", name] = grid(
-        profile, ["angular"], [2], new_seeds, margin=anneal_margin, device=device, **extra
+        profile,
+        ["angular"],
+        [2],
+        new_seeds,
+        margin=anneal_margin,
+        device=device,
+        **extra,
     )
-configs = list(dict.fromkeys(config for group in groups.values() for config in group))
+configs = list(
+    dict.fromkeys(config for group in groups.values() for config in group)
+)
 print(f"{len(configs)} distinct runs in {len(groups)} groups")
 print(
     f"training images per run: {configs[0].train_limit or 60000}, "
@@ -186,8 +243,12 @@ strict_angles, robust_angles, heads_of = {}, {}, {}
 for config, run in run_of.items():
     heads_of[config] = run.load_model()[1]
     weights = heads_of[config].weight.detach()
-    strict_angles[config] = class_angles(run.test_features, run.test_labels, weights, 1.0)
-    robust_angles[config] = class_angles(run.test_features, run.test_labels, weights, quantile)
+    strict_angles[config] = class_angles(
+        run.test_features, run.test_labels, weights, 1.0
+    )
+    robust_angles[config] = class_angles(
+        run.test_features, run.test_labels, weights, quantile
+    )
 rows_of = {}
 for key, group in groups.items():
     accuracy = summarize(run_of[c] for c in group)
@@ -214,7 +275,16 @@ ANGLE_COLUMNS = [
     "∠(W_y, nearest other W)",
     f"classes with {quantile:.0%} ∠(x, W_y) ≤ ∠W / 4",
 ]
-ANGLE_FORMATS = ["{}", "{}", "{}", "{:.1f}", "{:.1f}", "{:.1f}", "{:.1f}", "{:.1f}"]
+ANGLE_FORMATS = [
+    "{}",
+    "{}",
+    "{}",
+    "{:.1f}",
+    "{:.1f}",
+    "{:.1f}",
+    "{:.1f}",
+    "{:.1f}",
+]
 print(f"angles in degrees; quantile {quantile}")
 
 # %% [markdown]
@@ -268,9 +338,20 @@ for dimension in dimensions:
     for margin in margins:
         group = groups["sweep", dimension, margin]
         final_lambda = run_of[group[0]].metrics[-1]["lambda"]
-        between = math.radians(summarize_angles([robust_angles[c] for c in group]).between_weights)
-        boundary = math.degrees(margin_boundary_angle(between, margin, final_lambda))
-        rows.append([margin, final_lambda, boundary, *rows_of["sweep", dimension, margin]])
+        between = math.radians(
+            summarize_angles([robust_angles[c] for c in group]).between_weights
+        )
+        boundary = math.degrees(
+            margin_boundary_angle(between, margin, final_lambda)
+        )
+        rows.append(
+            [
+                margin,
+                final_lambda,
+                boundary,
+                *rows_of["sweep", dimension, margin],
+            ]
+        )
     print(f"{dimension}-D features")
     display(
         show_table(
@@ -286,12 +367,17 @@ for dimension in dimensions:
 # and a quarter of the angle to the nearest other weight (green, the bound for blue).
 
 # %%
-figure, axes = plt.subplots(1, len(dimensions), figsize=(6.5 * len(dimensions), 4.2))
+figure, axes = plt.subplots(
+    1, len(dimensions), figsize=(6.5 * len(dimensions), 4.2)
+)
 for ax, dimension in zip(np.atleast_1d(axes), dimensions, strict=True):
     plot_class_angles(
         ax,
         [str(margin) for margin in margins],
-        [robust_angles[groups["sweep", dimension, margin][0]] for margin in margins],
+        [
+            robust_angles[groups["sweep", dimension, margin][0]]
+            for margin in margins
+        ],
         title=f"{angular_label[dimension].replace('m=4, ', '')}, {dimension}-D features",
         xlabel="margin m",
     )
@@ -320,23 +406,40 @@ plt.show()
 # %% tags=["hide-input"]
 text = []
 for dimension in dimensions:
-    accuracy = {m: summarize(run_of[c] for c in groups["sweep", dimension, m]) for m in margins}
+    accuracy = {
+        m: summarize(run_of[c] for c in groups["sweep", dimension, m])
+        for m in margins
+    }
     angles = {
-        m: summarize_angles([robust_angles[c] for c in groups["sweep", dimension, m]])
+        m: summarize_angles(
+            [robust_angles[c] for c in groups["sweep", dimension, m]]
+        )
         for m in margins
     }
     best = max(margins, key=lambda m: accuracy[m].mean)
     worst = min(margins, key=lambda m: accuracy[m].mean)
     first, last = margins[0], margins[-1]
-    spread = [f"{accuracy[m].std:.4f} (m = {m})" for m in margins if accuracy[m].count > 1]
-    final_lambda = run_of[groups["sweep", dimension, last][0]].metrics[-1]["lambda"]
+    spread = [
+        f"{accuracy[m].std:.4f} (m = {m})"
+        for m in margins
+        if accuracy[m].count > 1
+    ]
+    final_lambda = run_of[groups["sweep", dimension, last][0]].metrics[-1][
+        "lambda"
+    ]
     between = angles[last].between_weights
-    boundary = math.degrees(margin_boundary_angle(math.radians(between), last, final_lambda))
+    boundary = math.degrees(
+        margin_boundary_angle(math.radians(between), last, final_lambda)
+    )
     epochs = groups["sweep", dimension, last][0].epochs
     text.append(
         f"- **{dimension}-D** ({epochs} epoch{'s' if epochs != 1 else ''}): test accuracy "
         f"from {accuracy[worst].mean:.4f} (m = {worst}) to {accuracy[best].mean:.4f} (m = {best})"
-        + (f"; seed-to-seed standard deviation {', '.join(spread)}" if spread else "")
+        + (
+            f"; seed-to-seed standard deviation {', '.join(spread)}"
+            if spread
+            else ""
+        )
         + f". Intra-class angle {angles[first].intra:.1f}° for m = {first}, "
         f"{angles[last].intra:.1f}° for m = {last}; nearest weights {angles[first].between_weights:.1f}° "
         f"and {between:.1f}° apart. Classes meeting the quarter-angle criterion: "
@@ -382,7 +485,9 @@ official_run = run_of[groups["annealing", next(iter(annealing_variants))][0]]
 total_steps = int(official_run.metrics[-1]["step"])
 steps_per_epoch = total_steps / official_run.metrics[-1]["epoch"]
 floor_step = next(
-    t for t in range(10**6) if lambda_at(official_run.config, t) <= official_run.config.lambda_min
+    t
+    for t in range(10**6)
+    if lambda_at(official_run.config, t) <= official_run.config.lambda_min
 )
 print(
     f"{total_steps} steps in all ({steps_per_epoch:.0f} per epoch); the official schedule reaches its floor "
@@ -401,14 +506,28 @@ snapshot_curves = {}
 for name, run in anneal_runs.items():
     snapshots = run.snapshots
     accuracy = [
-        float((angular_margins(features, snapshots.labels, weights) > 0).double().mean())
-        for features, weights in zip(snapshots.features, snapshots.weights, strict=True)
+        float(
+            (angular_margins(features, snapshots.labels, weights) > 0)
+            .double()
+            .mean()
+        )
+        for features, weights in zip(
+            snapshots.features, snapshots.weights, strict=True
+        )
     ]
     intra = [
         math.degrees(
-            float(torch.nanmean(class_angles(features, snapshots.labels, weights, quantile).intra))
+            float(
+                torch.nanmean(
+                    class_angles(
+                        features, snapshots.labels, weights, quantile
+                    ).intra
+                )
+            )
         )
-        for features, weights in zip(snapshots.features, snapshots.weights, strict=True)
+        for features, weights in zip(
+            snapshots.features, snapshots.weights, strict=True
+        )
     ]
     norms = snapshots.features.double().norm(dim=2).median(dim=1).values
     snapshot_curves[name] = (
@@ -428,7 +547,9 @@ for name, run in anneal_runs.items():
             run.metrics[-1]["lambda"],
             run.metrics[0]["train_loss"],
             run.metrics[-1]["train_loss"],
-            "not reached" if len(reached) == 0 else f"{epochs[reached[0]]:.2f}",
+            "not reached"
+            if len(reached) == 0
+            else f"{epochs[reached[0]]:.2f}",
             float(run.test_features.double().norm(dim=1).median()),
             *rows_of["annealing", name][2:],
         ]
@@ -446,7 +567,16 @@ display(
             "median ‖x‖ (test)",
             *ANGLE_COLUMNS[2:],
         ],
-        ["{}", "{:.2f}", "{:.2f}", "{:.3f}", "{:.3f}", "{}", "{:.3g}", *ANGLE_FORMATS[2:]],
+        [
+            "{}",
+            "{:.2f}",
+            "{:.2f}",
+            "{:.3f}",
+            "{:.3f}",
+            "{}",
+            "{:.3g}",
+            *ANGLE_FORMATS[2:],
+        ],
     )
 )
 
@@ -459,13 +589,17 @@ display(
 # %% tags=["hide-input"]
 figure, axes = plt.subplots(2, 2, figsize=(11, 7.2))
 axes = axes.ravel()
-line_colours = dict(zip(names, CLASS_COLOURS[4:] + CLASS_COLOURS[:4], strict=False))
+line_colours = dict(
+    zip(names, CLASS_COLOURS[4:] + CLASS_COLOURS[:4], strict=False)
+)
 line_styles = dict(zip(names, ["-", "--", "-.", ":"] * 3, strict=False))
 for name, run in anneal_runs.items():
     total_steps = int(run.metrics[-1]["step"])
     steps = np.arange(0, total_steps + 1, max(1, total_steps // 400))
     lambdas = [lambda_at(run.config, int(step)) for step in steps]
-    axes[0].plot(steps, lambdas, line_styles[name], color=line_colours[name], label=name)
+    axes[0].plot(
+        steps, lambdas, line_styles[name], color=line_colours[name], label=name
+    )
     epochs, *curves = snapshot_curves[name]
     for ax, values in zip(axes[1:], curves, strict=True):
         ax.plot(
@@ -495,7 +629,10 @@ plt.show()
 # %%
 final_embeddings_figure(
     [run.snapshots for run in anneal_runs.values()],
-    [f"{name}\naccuracy {run.final_test_accuracy:.4f}" for name, run in anneal_runs.items()],
+    [
+        f"{name}\naccuracy {run.final_test_accuracy:.4f}"
+        for name, run in anneal_runs.items()
+    ],
     columns=2,
 )
 plt.show()
@@ -524,7 +661,10 @@ for name in names:
     epochs, accuracy, _, _ = snapshot_curves[name]
     hits = np.flatnonzero(accuracy >= convergence_accuracy)
     reached[name] = None if len(hits) == 0 else float(epochs[hits[0]])
-final = {name: summarize_angles([robust_angles[groups["annealing", name][0]]]) for name in names}
+final = {
+    name: summarize_angles([robust_angles[groups["annealing", name][0]]])
+    for name in names
+}
 median_norm = {
     name: float(run.test_features.double().norm(dim=1).median())
     for name, run in anneal_runs.items()
@@ -543,7 +683,9 @@ for name, run in anneal_runs.items():
     )
 display(Markdown("\n".join(text)))
 theta = torch.tensor(math.pi / 2, dtype=torch.float64)
-print(f"psi(90°) for m = {anneal_margin}: {float(psi(theta, anneal_margin)):.0f}")
+print(
+    f"psi(90°) for m = {anneal_margin}: {float(psi(theta, anneal_margin)):.0f}"
+)
 
 # %% [markdown]
 # Why $\lambda = 0$ from the first step is hard: at initialisation the features are at angles
@@ -590,7 +732,10 @@ for dimension in dimensions:
         if ("heads", dimension, head) in groups:
             comparison[label, dimension] = ("heads", dimension, head)
         if dimension == 2 and head == "angular":
-            comparison[f"A-Softmax, m={anneal_margin}, λ = 0", 2] = ("annealing", zero_lambda)
+            comparison[f"A-Softmax, m={anneal_margin}, λ = 0", 2] = (
+                "annealing",
+                zero_lambda,
+            )
         if dimension == 2 and head in sized_margins:
             label = f"{HEAD_LABELS[head]}, m={sized_margins[head]:g} (sized for 2-D)"
             comparison[label, 2] = ("sized", head)
@@ -603,13 +748,24 @@ showcase = {
     for dimension in dimensions
     for head in head_names
 }
-rows = [[label, dimension, *rows_of[key]] for (label, dimension), key in comparison.items()]
-display(show_table(rows, ["head", "dim", *ANGLE_COLUMNS], ["{}", "{}", *ANGLE_FORMATS]))
+rows = [
+    [label, dimension, *rows_of[key]]
+    for (label, dimension), key in comparison.items()
+]
+display(
+    show_table(
+        rows, ["head", "dim", *ANGLE_COLUMNS], ["{}", "{}", *ANGLE_FORMATS]
+    )
+)
 
 # %%
-figure, axes = plt.subplots(len(dimensions), 1, figsize=(13, 4.4 * len(dimensions)))
+figure, axes = plt.subplots(
+    len(dimensions), 1, figsize=(13, 4.4 * len(dimensions))
+)
 for ax, dimension in zip(np.atleast_1d(axes), dimensions, strict=True):
-    chosen = {label: key for (label, d), key in comparison.items() if d == dimension}
+    chosen = {
+        label: key for (label, d), key in comparison.items() if d == dimension
+    }
     plot_class_angles(
         ax,
         [label.replace(", ", ",\n").replace(" (", "\n(") for label in chosen],
@@ -626,15 +782,21 @@ plt.show()
 # %%
 text = []
 for dimension in dimensions:
-    chosen = {label: key for (label, d), key in comparison.items() if d == dimension}
+    chosen = {
+        label: key for (label, d), key in comparison.items() if d == dimension
+    }
     accuracy = {
-        label: summarize(run_of[c] for c in groups[key]).mean for label, key in chosen.items()
+        label: summarize(run_of[c] for c in groups[key]).mean
+        for label, key in chosen.items()
     }
     intra = {
         label: summarize_angles([robust_angles[c] for c in groups[key]]).intra
         for label, key in chosen.items()
     }
-    best, worst = max(accuracy, key=accuracy.get), min(accuracy, key=accuracy.get)
+    best, worst = (
+        max(accuracy, key=accuracy.get),
+        min(accuracy, key=accuracy.get),
+    )
     tight, loose = min(intra, key=intra.get), max(intra, key=intra.get)
     text.append(
         f"- **{dimension}-D**: most accurate *{best}* ({accuracy[best]:.4f}), least *{worst}* "
@@ -670,19 +832,33 @@ display(Markdown("\n".join(text)))
 # %%
 for head in head_names:
     run = run_of[groups[showcase[2, head]][0]]
-    margin = f", m={run.config.additive_margin:g}" if head in ("cosface", "arcface") else ""
+    margin = (
+        f", m={run.config.additive_margin:g}"
+        if head in ("cosface", "arcface")
+        else ""
+    )
     animate_embeddings(
         run.snapshots,
         Path(figures_dir) / f"beyond_embedding_2d_{head}.gif",
         title=f"{HEAD_LABELS[head]}{margin}, 2-D",
     )
-print("animations written:", ", ".join(f"beyond_embedding_2d_{head}.gif" for head in head_names))
+print(
+    "animations written:",
+    ", ".join(f"beyond_embedding_2d_{head}.gif" for head in head_names),
+)
 
 # %%
-chosen = {label: run_of[groups[key][0]] for (label, d), key in comparison.items() if d == 2}
+chosen = {
+    label: run_of[groups[key][0]]
+    for (label, d), key in comparison.items()
+    if d == 2
+}
 final_embeddings_figure(
     [run.snapshots for run in chosen.values()],
-    [f"{label}\naccuracy {run.final_test_accuracy:.4f}" for label, run in chosen.items()],
+    [
+        f"{label}\naccuracy {run.final_test_accuracy:.4f}"
+        for label, run in chosen.items()
+    ],
 )
 plt.show()
 
@@ -750,7 +926,18 @@ display(
             "confidence, longest 10 %",
             "Spearman(‖x‖, confidence)",
         ],
-        ["{}", "{}", "{:.2f}", "{}", "{}", "{:.4f}", "{:.4f}", "{:.3f}", "{:.3f}", "{:.2f}"],
+        [
+            "{}",
+            "{}",
+            "{:.2f}",
+            "{}",
+            "{}",
+            "{:.4f}",
+            "{:.4f}",
+            "{:.3f}",
+            "{:.3f}",
+            "{:.2f}",
+        ],
     )
 )
 
@@ -761,15 +948,30 @@ display(
 
 # %% tags=["hide-input"]
 figure, axes = plt.subplots(
-    2, len(head_names), figsize=(3.4 * len(head_names), 6.4), squeeze=False, sharey="row"
+    2,
+    len(head_names),
+    figsize=(3.4 * len(head_names), 6.4),
+    squeeze=False,
+    sharey="row",
 )
 edges = np.linspace(-3, 2, 41)  # log2 of the norm over its median
 for column, head in enumerate(head_names):
     norms, correct, _ = norm_data[2, head]
     relative = np.log2((norms / norms.median()).clamp_min(1e-6).numpy())
     ax = axes[0, column]
-    ax.hist(relative[correct.numpy()], bins=edges, density=True, color=HEAD_COLOURS[head])
-    ax.hist(relative[~correct.numpy()], bins=edges, density=True, histtype="step", color="black")
+    ax.hist(
+        relative[correct.numpy()],
+        bins=edges,
+        density=True,
+        color=HEAD_COLOURS[head],
+    )
+    ax.hist(
+        relative[~correct.numpy()],
+        bins=edges,
+        density=True,
+        histtype="step",
+        color="black",
+    )
     ax.set_title(HEAD_LABELS[head], fontsize=10)
     ax.set_xlabel("log2(‖x‖ / median)")
     ax.grid(alpha=0.3)
@@ -800,7 +1002,9 @@ plt.show()
 # %%
 scaled = [h for h in head_names if h in ("original", "modified", "angular")]
 normalised = [h for h in head_names if h in ("cosface", "arcface")]
-with_errors = [key for key, (_, correct, _) in norm_data.items() if (~correct).any()]
+with_errors = [
+    key for key, (_, correct, _) in norm_data.items() if (~correct).any()
+]
 shorter = [
     key
     for key in with_errors
@@ -813,7 +1017,10 @@ text = [
 ]
 for what, group in (
     ("the heads whose logits scale with ‖x‖", scaled),
-    ("CosFace and ArcFace, whose confidence depends on the angles only", normalised),
+    (
+        "CosFace and ArcFace, whose confidence depends on the angles only",
+        normalised,
+    ),
 ):
     values = [norm_correlation[d, h] for d in dimensions for h in group]
     if values:
@@ -839,12 +1046,24 @@ display(Markdown("\n".join(text)))
 
 # %% tags=["hide-input"]
 # The 2-D runs of chapter 2 (its default heads and seeds), trained there when it runs first.
-chapter_2 = set(grid(profile, ["original", "modified", "angular"], [2], [0, 1, 2], device=device))
+chapter_2 = set(
+    grid(
+        profile,
+        ["original", "modified", "angular"],
+        [2],
+        [0, 1, 2],
+        device=device,
+    )
+)
 counted = set()
 rows = []
 for section in ["sweep", "heads", "sized", "annealing"]:
     chosen = [
-        c for key, group in groups.items() if key[0] == section for c in group if c not in counted
+        c
+        for key, group in groups.items()
+        if key[0] == section
+        for c in group
+        if c not in counted
     ]
     counted.update(chosen)
     rows.append(

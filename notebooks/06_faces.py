@@ -42,7 +42,11 @@ margin = 4
 lfw_pairs_per_class = None  # None: 300 same + 300 different pairs per fold for full, 50 for smoke
 att_folds = 5  # identity-disjoint folds of the 10 AT&T verification subjects (2 per fold)
 embedding_3d_heads = ["modified", "angular"]
-sustained_tflops = [10, 50, 200]  # assumed GPU throughputs for the cost estimate at the end
+sustained_tflops = [
+    10,
+    50,
+    200,
+]  # assumed GPU throughputs for the cost estimate at the end
 data_root = None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
 cache_dir = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
 
@@ -52,11 +56,13 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
-
 from sphereface_lib.cache import train_or_load
 from sphereface_lib.config import preset
 from sphereface_lib.data import lfw_folder, pair_identities, read_lfw_pairs
-from sphereface_lib.data.face_pairs import att_verification_pairs, lfw_verification_pairs
+from sphereface_lib.data.face_pairs import (
+    att_verification_pairs,
+    lfw_verification_pairs,
+)
 from sphereface_lib.data.training_sets import (
     LFW_EVALUATION_FOLDS,
     lfw_top_identities,
@@ -64,10 +70,7 @@ from sphereface_lib.data.training_sets import (
     load_training_data,
 )
 from sphereface_lib.face_experiments import (
-    CASIA_WEBFACE_IMAGES,
     LAMBDA_FLOOR_FRACTION,
-    PAPER_LFW_ACCURACY,
-    PAPER_LFW_SOURCE,
     VERIFICATION_COLUMNS,
     face_config,
     training_hours,
@@ -76,9 +79,19 @@ from sphereface_lib.face_experiments import (
 )
 from sphereface_lib.margins import annealed_lambda
 from sphereface_lib.nets import build_net, count_multiply_adds
-from sphereface_lib.plots import HEAD_COLOURS, HEAD_LABELS, plot_metric, scatter_3d
+from sphereface_lib.plots import (
+    HEAD_COLOURS,
+    HEAD_LABELS,
+    plot_metric,
+    scatter_3d,
+)
 from sphereface_lib.report import show_table
 from sphereface_lib.seeding import seed_everything
+from sphereface_lib.sources import (
+    CASIA_WEBFACE_IMAGES,
+    PAPER_LFW_ACCURACY,
+    PAPER_LFW_SOURCE,
+)
 from sphereface_lib.train import embed, resolve_device
 from sphereface_lib.verification_plots import plot_roc, plot_scores
 
@@ -89,11 +102,15 @@ torch_device = resolve_device(device)
 labels = {**HEAD_LABELS, "angular": f"{HEAD_LABELS['angular']} (m={margin})"}
 
 lfw_configs = {
-    head: face_config(profile, "lfw", head, device=device, data_root=data_root, margin=margin)
+    head: face_config(
+        profile, "lfw", head, device=device, data_root=data_root, margin=margin
+    )
     for head in heads
 }
 first = lfw_configs[heads[0]]
-print(f"network: {first.net} ({torch_device.type}), {first.embedding_dim}-d features")
+print(
+    f"network: {first.net} ({torch_device.type}), {first.embedding_dim}-d features"
+)
 print(
     f"LFW: {first.epochs} epochs of batch {first.batch_size}, training images: {first.train_limit or 'all'}"
 )
@@ -116,7 +133,14 @@ print(
 # compares schedules on MNIST).
 
 # %%
-angular = face_config(profile, "lfw", "angular", device=device, data_root=data_root, margin=margin)
+angular = face_config(
+    profile,
+    "lfw",
+    "angular",
+    device=device,
+    data_root=data_root,
+    margin=margin,
+)
 images = training_image_count("lfw", data_root, angular.train_limit)
 total_steps = math.ceil(images / angular.batch_size) * angular.epochs
 print(
@@ -135,7 +159,8 @@ print(
 
 # %% tags=["nbval-ignore-output"]
 lfw_runs = {
-    head: train_or_load(config, cache_dir, data_root) for head, config in lfw_configs.items()
+    head: train_or_load(config, cache_dir, data_root)
+    for head, config in lfw_configs.items()
 }
 
 # %% [markdown]
@@ -143,7 +168,9 @@ lfw_runs = {
 
 # %%
 pairs_file = lfw_folder(data_root) / "pairs.txt"
-pair_people = pair_identities(read_lfw_pairs(pairs_file, folds=LFW_EVALUATION_FOLDS))
+pair_people = pair_identities(
+    read_lfw_pairs(pairs_file, folds=LFW_EVALUATION_FOLDS)
+)
 training_people = set(lfw_training_identities(data_root).identities)
 lfw_pairs = lfw_verification_pairs(data_root, per_class=lfw_pairs_per_class)
 print(
@@ -164,7 +191,9 @@ print(
 # 64-layer network trained on 0.49 M images, all ten folds — and not a result of this book.
 
 # %%
-lfw_results, rows = verify_runs(lfw_runs, lfw_pairs, labels, device=torch_device)
+lfw_results, rows = verify_runs(
+    lfw_runs, lfw_pairs, labels, device=torch_device
+)
 rows.append(
     [
         "**paper** (A-Softmax, m=4)",
@@ -193,8 +222,12 @@ plot_roc(ax, lfw_results, labels, f"LFW folds 1-2, {len(lfw_pairs)} pairs")
 figure.tight_layout()
 plt.show()
 
-figure, axes = plt.subplots(1, len(lfw_results), figsize=(4.4 * len(lfw_results), 3.6))
-for ax, (head, result) in zip(np.atleast_1d(axes), lfw_results.items(), strict=True):
+figure, axes = plt.subplots(
+    1, len(lfw_results), figsize=(4.4 * len(lfw_results), 3.6)
+)
+for ax, (head, result) in zip(
+    np.atleast_1d(axes), lfw_results.items(), strict=True
+):
     plot_scores(ax, result, HEAD_COLOURS[head], labels[head])
 figure.tight_layout()
 plt.show()
@@ -208,7 +241,9 @@ plt.show()
 figure, axes = plt.subplots(1, 2, figsize=(10, 3.4))
 curves = {head: [run] for head, run in lfw_runs.items()}
 plot_metric(axes[0], curves, "train_loss", "training loss", labels)
-plot_metric(axes[1], curves, "test_accuracy", "closed-set test accuracy", labels)
+plot_metric(
+    axes[1], curves, "test_accuracy", "closed-set test accuracy", labels
+)
 figure.tight_layout()
 plt.show()
 
@@ -223,7 +258,9 @@ plt.show()
 
 # %%
 att_configs = {
-    head: face_config(profile, "att", head, device=device, data_root=data_root, margin=margin)
+    head: face_config(
+        profile, "att", head, device=device, data_root=data_root, margin=margin
+    )
     for head in heads
 }
 first = att_configs[heads[0]]
@@ -231,7 +268,8 @@ print(f"AT&T: {first.net}, {first.epochs} epochs of batch {first.batch_size}")
 
 # %% tags=["nbval-ignore-output"]
 att_runs = {
-    head: train_or_load(config, cache_dir, data_root) for head, config in att_configs.items()
+    head: train_or_load(config, cache_dir, data_root)
+    for head, config in att_configs.items()
 }
 
 # %%
@@ -239,7 +277,9 @@ att_pairs = att_verification_pairs(data_root, num_folds=att_folds)
 print(
     f"{len(att_pairs)} pairs ({int(att_pairs.same.sum())} same, {int((~att_pairs.same).sum())} different) in {att_folds} folds, {len(att_pairs.images)} images"
 )
-att_results, rows = verify_runs(att_runs, att_pairs, labels, device=torch_device)
+att_results, rows = verify_runs(
+    att_runs, att_pairs, labels, device=torch_device
+)
 display(show_table(rows, VERIFICATION_COLUMNS, align="llrrrr"))
 
 figure, ax = plt.subplots(figsize=(4.4, 4.2))
@@ -276,24 +316,40 @@ print("people:", ", ".join(name.replace("_", " ") for name in six))
 
 # %% tags=["nbval-ignore-output"]
 embedding_runs = {
-    head: train_or_load(config, cache_dir, data_root) for head, config in embedding_configs.items()
+    head: train_or_load(config, cache_dir, data_root)
+    for head, config in embedding_configs.items()
 }
 
 # %% tags=["hide-input"]
 six_data = load_training_data(
-    "lfw_top6", data_root, train_limit=next(iter(embedding_configs.values())).train_limit
+    "lfw_top6",
+    data_root,
+    train_limit=next(iter(embedding_configs.values())).train_limit,
 )
 figure = plt.figure(figsize=(4.6 * len(embedding_runs) + 1.6, 8.4))
 for column, (head, run) in enumerate(embedding_runs.items()):
     net, classifier = run.load_model()
-    train_features = embed(net.to(torch_device), six_data.train_images, torch_device).cpu()
+    train_features = embed(
+        net.to(torch_device), six_data.train_images, torch_device
+    ).cpu()
     panels = [
-        (train_features, six_data.train_labels, f"training images ({len(six_data.train_labels)})"),
-        (run.test_features, run.test_labels, f"held-out images ({len(run.test_labels)})"),
+        (
+            train_features,
+            six_data.train_labels,
+            f"training images ({len(six_data.train_labels)})",
+        ),
+        (
+            run.test_features,
+            run.test_labels,
+            f"held-out images ({len(run.test_labels)})",
+        ),
     ]
     for row, (features, people, what) in enumerate(panels):
         ax = figure.add_subplot(
-            2, len(embedding_runs), row * len(embedding_runs) + column + 1, projection="3d"
+            2,
+            len(embedding_runs),
+            row * len(embedding_runs) + column + 1,
+            projection="3d",
         )
         title = f"{labels[head]}\n{what}"
         scatter_3d(
@@ -320,8 +376,17 @@ for column, (head, run) in enumerate(embedding_runs.items()):
 figure.tight_layout()
 plt.show()
 
-rows = [[labels[head], 100 * run.final_test_accuracy] for head, run in embedding_runs.items()]
-display(show_table(rows, ["3-D head", "held-out classification accuracy (%)"], ["{}", "{:.1f}"]))
+rows = [
+    [labels[head], 100 * run.final_test_accuracy]
+    for head, run in embedding_runs.items()
+]
+display(
+    show_table(
+        rows,
+        ["3-D head", "held-out classification accuracy (%)"],
+        ["{}", "{:.1f}"],
+    )
+)
 
 # %% [markdown]
 # ## The paper's 99.42 % and what reproducing it would take
@@ -354,7 +419,9 @@ rows = []
 for name in ("sphere20", "sphere64"):
     multiply_adds = count_multiply_adds(build_net(name, 512), (3, 112, 96))
     hours = [
-        training_hours(multiply_adds, recipe.max_steps, recipe.batch_size, rate)
+        training_hours(
+            multiply_adds, recipe.max_steps, recipe.batch_size, rate
+        )
         for rate in sustained_tflops
     ]
     rows.append([name, multiply_adds / 1e9, *hours])
@@ -368,7 +435,10 @@ display(
         [
             "network",
             "multiply-adds per image (G)",
-            *[f"hours at {rate} TFLOP/s (assumed)" for rate in sustained_tflops],
+            *[
+                f"hours at {rate} TFLOP/s (assumed)"
+                for rate in sustained_tflops
+            ],
         ],
         ["{}", "{:.2f}", *["{:.1f}"] * len(sustained_tflops)],
     )
@@ -405,7 +475,15 @@ for experiment, runs in (
 display(
     show_table(
         rows,
-        ["experiment", "head", "network", "epochs", "train seconds", "device", "processor"],
+        [
+            "experiment",
+            "head",
+            "network",
+            "epochs",
+            "train seconds",
+            "device",
+            "processor",
+        ],
         ["{}", "{}", "{}", "{}", "{:.0f}", "{}", "{}"],
     )
 )

@@ -17,7 +17,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import jupytext
@@ -41,6 +44,57 @@ def parse_value(text: str) -> object:
         return text
 
 
+@contextmanager
+def progress_on_terminal(log: Path) -> Iterator[None]:
+    """Echo what the chapter's kernel writes to ``log`` (its progress bars) to this terminal.
+
+    The kernel captures stdout and stderr into the notebook; the library writes its progress
+    bars to ``$SPHEREFACE_PROGRESS_LOG`` instead (``sphereface_lib.progress``), so they show
+    here while the chapter runs and never on a page of the book.
+    """
+    from sphereface_lib.progress import PROGRESS_LOG_ENV
+
+    log.write_text("")
+    done = threading.Event()
+
+    def follow() -> None:
+        with log.open(encoding="utf-8", errors="replace") as stream:
+            while True:
+                text = stream.read()
+                if text:
+                    sys.stderr.write(text)
+                    sys.stderr.flush()
+                elif done.is_set():
+                    return
+                else:
+                    time.sleep(0.5)
+
+    previous = os.environ.get(PROGRESS_LOG_ENV)
+    os.environ[PROGRESS_LOG_ENV] = str(log)
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        if previous is None:
+            os.environ.pop(PROGRESS_LOG_ENV, None)
+        else:
+            os.environ[PROGRESS_LOG_ENV] = previous
+        log.unlink(missing_ok=True)
+
+
+def hide_injected_parameters(executed: Path) -> None:
+    """Keep papermill's injected-parameters cell out of the page (nbval still runs it)."""
+    notebook = nbformat.read(executed, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(notebook, executed)
+
+
 def execute(source: Path, parameters: dict[str, object], output_dir: Path) -> Path:
     """Convert one text notebook and run it with papermill; return the executed notebook."""
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -54,17 +108,19 @@ def execute(source: Path, parameters: dict[str, object], output_dir: Path) -> Pa
     nbformat.write(notebook, plain)
     executed = output_dir / f"{source.stem}.ipynb"
     try:
-        papermill.execute_notebook(
-            plain,
-            executed,
-            parameters=parameters,
-            kernel_name="python3",
-            cwd=str(output_dir),
-            progress_bar=False,
-            log_output=False,
-        )
+        with progress_on_terminal(output_dir / f".{source.stem}.progress"):
+            papermill.execute_notebook(
+                plain,
+                executed,
+                parameters=parameters,
+                kernel_name="python3",
+                cwd=str(output_dir),
+                progress_bar=False,
+                log_output=False,
+            )
     finally:
         plain.unlink(missing_ok=True)
+    hide_injected_parameters(executed)
     return executed
 
 
@@ -107,7 +163,27 @@ def write_build_times(
     (output_dir / "build_times.md").write_text("\n".join(lines))
 
 
+REPOSITORY_ENV = "SPHEREFACE_REPOSITORY_URL"
+
+
+def config_with_repository(url: str) -> Path:
+    """``_config.yml`` plus a repository button for ``url``, next to it (relative paths hold)."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config.setdefault("html", {})["use_repository_button"] = True
+    config["repository"] = {"url": url, "branch": "main"}
+    path = ROOT / "_config.repository.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
 def build_html() -> None:
+    """Render ``_build/html``; with ``$SPHEREFACE_REPOSITORY_URL`` set, with a repository button.
+
+    A local build does not know where the book is published, so it shows no repository link;
+    the publishing workflow passes the repository it runs in.
+    """
     shutil.rmtree(ROOT / "_build", ignore_errors=True)
     command = [
         str(Path(sys.executable).parent / "jupyter-book"),
@@ -118,7 +194,15 @@ def build_html() -> None:
         "--keep-going",
         "--all",
     ]
-    subprocess.run(command, check=True, cwd=ROOT)
+    repository = os.environ.get(REPOSITORY_ENV, "").strip()
+    config = config_with_repository(repository) if repository else None
+    if config is not None:
+        command += ["--config", str(config)]
+    try:
+        subprocess.run(command, check=True, cwd=ROOT)
+    finally:
+        if config is not None:
+            config.unlink(missing_ok=True)
 
 
 def main() -> int:

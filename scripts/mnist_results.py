@@ -20,7 +20,6 @@ from typing import Any
 
 from sphereface_lib.experiments import (
     ACCURACY_COLUMNS,
-    REFERENCE_SOURCE,
     accuracy_rows,
     grid,
     read_run_records,
@@ -28,6 +27,7 @@ from sphereface_lib.experiments import (
     write_run_records,
 )
 from sphereface_lib.report import markdown_table
+from sphereface_lib.sources import REFERENCE_SOURCE
 from sphereface_lib.train import RunResult
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,7 +1,7 @@
 """Grids of MNIST runs (heads x dimensions x seeds) and their summary, shared by book and scripts.
 
-The reference numbers are those of the TensorFlow reimplementation YunYang1994/SphereFace,
-labelled as such wherever they are shown.
+The reference numbers are those of the TensorFlow reimplementation YunYang1994/SphereFace
+(``sphereface_lib.sources``), labelled as such wherever they are shown.
 """
 
 from __future__ import annotations
@@ -17,16 +17,25 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from sphereface_lib.cache import train_or_load
 from sphereface_lib.config import TrainConfig, preset
+from sphereface_lib.pages import percent, run_label
+from sphereface_lib.progress import progress_bar
+from sphereface_lib.sources import REFERENCE_2D_ACCURACY
 from sphereface_lib.train import RunResult
 
-# Test accuracy with 2-D features in the README of YunYang1994/SphereFace (one run, 5,120 of the
-# 10,000 test images, evaluated while still training on the test batches).
-REFERENCE_2D_ACCURACY = {"original": 0.9775, "modified": 0.9847, "angular": 0.9896}
-REFERENCE_SOURCE = "YunYang1994/SphereFace README (TensorFlow; one run, 5,120 test images)"
+# The three formulations of the paper, in the order the book shows them, and the seeds of the
+# MNIST table by profile (the landing page, chapters 2, 3 and 5 and scripts/mnist_results.py).
+MNIST_HEADS = ("original", "modified", "angular")
+MNIST_SEEDS = {"smoke": (0, 1), "full": (0, 1, 2)}
+
+
+def default_seeds(profile: str) -> list[int]:
+    """The seeds of the MNIST table of ``profile``."""
+    if profile not in MNIST_SEEDS:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(MNIST_SEEDS)}")
+    return list(MNIST_SEEDS[profile])
+
 
 # Epochs of the full profile by feature dimension: 3-D features separate faster than 2-D (after
 # two epochs they are above the 2-D runs' seventh). Sized so that the 18 runs of chapter 2 train
@@ -73,7 +82,7 @@ def run_all(
         return [train_or_load(c, cache_dir, data_root, progress=progress) for c in configs]
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         jobs = pool.map(_train_one, [(c, cache_dir, data_root) for c in configs])
-        return list(tqdm(jobs, total=len(configs), desc="runs", disable=not progress))
+        return list(progress_bar(jobs, total=len(configs), desc="runs", enabled=progress))
 
 
 @dataclass(frozen=True)
@@ -114,25 +123,35 @@ def group_by(results: Iterable[RunResult], *fields: str) -> dict[tuple[Any, ...]
     return groups
 
 
+def reference_accuracy(config: TrainConfig) -> float | None:
+    """The reference's accuracy for the head of ``config``, where it reports one (2-D, m=4)."""
+    if config.embedding_dim != 2 or (config.head == "angular" and config.margin != 4):
+        return None
+    return REFERENCE_2D_ACCURACY.get(config.head)
+
+
+def mean_and_spread(summary: AccuracySummary) -> str:
+    """ "99.17 ± 0.08" (percent; the spread is the sample standard deviation over seeds)."""
+    spread = "" if math.isnan(summary.std) else f" ± {percent(summary.std)}"
+    return f"{percent(summary.mean)}{spread}"
+
+
 def accuracy_rows(results: Iterable[RunResult], dimension: int) -> list[list[Any]]:
-    """Table rows (head, mean ± std, best (seed), worst (seed), seeds, reference or '–')."""
+    """Rows of :data:`ACCURACY_COLUMNS`: head, mean ± std, reference or '–', best and worst
+    (seed), seeds; accuracies in percent."""
     rows = []
     chosen = [r for r in results if r.config.embedding_dim == dimension]
-    for (head,), runs in group_by(chosen, "head").items():
+    for (_,), runs in group_by(chosen, "head").items():
         summary = summarize(runs)
-        name = head if head != "angular" else f"angular (m={runs[0].config.margin})"
-        reference = REFERENCE_2D_ACCURACY.get(head) if dimension == 2 else None
-        if head == "angular" and runs[0].config.margin != 4:
-            reference = None
-        std = "" if math.isnan(summary.std) else f" ± {summary.std:.4f}"
+        reference = reference_accuracy(runs[0].config)
         rows.append(
             [
-                name,
-                f"{summary.mean:.4f}{std}",
-                f"{summary.best:.4f} ({summary.best_seed})",
-                f"{summary.worst:.4f} ({summary.worst_seed})",
+                run_label(runs[0].config),
+                mean_and_spread(summary),
+                "–" if reference is None else percent(reference),
+                f"{percent(summary.best)} ({summary.best_seed})",
+                f"{percent(summary.worst)} ({summary.worst_seed})",
                 summary.count,
-                "–" if reference is None else f"{reference:.4f}",
             ]
         )
     return rows
@@ -140,11 +159,11 @@ def accuracy_rows(results: Iterable[RunResult], dimension: int) -> list[list[Any
 
 ACCURACY_COLUMNS = [
     "head",
-    "test accuracy, mean ± std",
+    "test accuracy (%), mean ± std",
+    "reference (%)",
     "best (seed)",
     "worst (seed)",
     "seeds",
-    "reference (YunYang1994)",
 ]
 
 

@@ -36,16 +36,6 @@ from sphereface_lib.verification import (
     roc_curve,
 )
 
-# The paper's LFW verification accuracy: SphereFace (A-Softmax, m = 4), a 64-layer network
-# trained on CASIA-WebFace, single model, 10-fold View 2 protocol.
-PAPER_LFW_ACCURACY = 0.9942
-PAPER_LFW_SOURCE = (
-    "Liu et al. 2017 (paper): SphereFace-64, m=4, trained on CASIA-WebFace, LFW 10 folds"
-)
-
-# The paper's training set (Yi et al. 2014); its recipe is the library's "casia" preset.
-CASIA_WEBFACE_IMAGES = 494_414
-
 # The face runs reach lambda_min this far into training. The official run gets there after 6 %
 # of its 28k iterations, the book's 2-D MNIST runs after about half of theirs; a run of a few
 # hundred updates on the official gamma would end far above the floor. 40 % keeps the curve's

@@ -36,8 +36,12 @@ def markdown_table(
     return "\n".join(lines)
 
 
-def show_table(*args: Any, **kwargs: Any) -> Any:
-    """:func:`markdown_table` wrapped for display in a notebook (an IPython ``Markdown``)."""
+def show_table(*args: Any, source: str | None = None, **kwargs: Any) -> Any:
+    """:func:`markdown_table` wrapped for display in a notebook (an IPython ``Markdown``), with
+    a line naming the ``source`` of quoted numbers under it."""
     from IPython.display import Markdown
 
-    return Markdown(markdown_table(*args, **kwargs))
+    text = markdown_table(*args, **kwargs)
+    if source:
+        text += f"\n\n<small>{source}</small>"
+    return Markdown(text)

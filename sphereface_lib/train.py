@@ -28,7 +28,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
 
 from sphereface_lib import __version__, hardware
 from sphereface_lib.config import TrainConfig
@@ -47,6 +46,7 @@ from sphereface_lib.distributed import (
 from sphereface_lib.heads import MarginHead, build_head
 from sphereface_lib.margins import annealed_lambda
 from sphereface_lib.nets import build_net
+from sphereface_lib.progress import progress_bar
 from sphereface_lib.schedules import step_decay, warmup_cosine
 from sphereface_lib.seeding import derived_generator, seed_everything
 
@@ -304,11 +304,10 @@ class _Run:
         self.checkpoint_path = run_dir / "checkpoint.pt" if run_dir is not None else None
         self.label = f"{config.head}" + (f" m={config.margin}" if config.head == "angular" else "")
         self.label += f" d={config.embedding_dim} seed={config.seed}"
-        self.bar = tqdm(
+        self.bar = progress_bar(
             total=self.total_steps,
             desc=self.label,
-            disable=not (progress and context.is_main),
-            file=sys.stderr,
+            enabled=progress and context.is_main,
             mininterval=2.0,
             leave=False,
         )

@@ -9,7 +9,6 @@ import pytest
 from sphereface_lib.config import preset
 from sphereface_lib.experiments import (
     FULL_EPOCHS,
-    REFERENCE_2D_ACCURACY,
     accuracy_rows,
     grid,
     summarize,
@@ -55,19 +54,17 @@ def test_accuracy_rows_show_the_reference_only_where_it_applies():
         finished("angular", 3, 0, 0.993),
     ]
     two_d = accuracy_rows(runs, 2)
-    assert two_d[0] == ["original", "0.9850 ± 0.0071", "0.9900 (1)", "0.9800 (0)", 2, "0.9775"]
-    assert (
-        two_d[1][0] == "angular (m=4)" and two_d[1][-1] == f"{REFERENCE_2D_ACCURACY['angular']:.4f}"
-    )
-    assert two_d[1][1] == "0.9910"  # one seed: no spread
+    # Percent; the mean first, then the reference's number, then best and worst seed.
+    assert two_d[0] == ["original softmax", "98.50 ± 0.71", "97.75", "99.00 (1)", "98.00 (0)", 2]
+    assert two_d[1][:3] == ["A-Softmax (m=4)", "99.10", "98.96"]  # one seed: no spread
     assert accuracy_rows(runs, 3) == [
-        ["angular (m=4)", "0.9930", "0.9930 (0)", "0.9930 (0)", 1, "–"]
+        ["A-Softmax (m=4)", "99.30", "–", "99.30 (0)", "99.30 (0)", 1]
     ]
     other_margin = [finished("angular", 2, 0, 0.99)]
     other_margin[0] = RunResult(
         other_margin[0].config.replace(margin=3), other_margin[0].metrics, complete=True
     )
-    assert accuracy_rows(other_margin, 2)[0][-1] == "–"  # the reference used m = 4
+    assert accuracy_rows(other_margin, 2)[0][:3] == ["A-Softmax (m=3)", "99.00", "–"]
 
 
 def test_run_records_hold_every_run_and_the_context(tmp_path):

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
 from sphereface_lib.data.errors import DataFileError
 from sphereface_lib.data.paths import DATA_ENV, data_root
+from sphereface_lib.progress import progress_bar
 
 FACE_SIZE = (112, 96)  # (height, width), paper Section 4.1
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".pgm"})
@@ -249,7 +249,7 @@ def load_images(
             ) from None
     else:
         pixels = torch.empty((len(files), preprocess.channels, *FACE_SIZE), dtype=torch.uint8)
-        for index, path in enumerate(tqdm(files, desc="decoding faces", disable=not progress)):
+        for index, path in enumerate(progress_bar(files, desc="decoding faces", enabled=progress)):
             pixels[index] = preprocess.to_uint8(read_image(path))
         if cache_file is not None:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
