@@ -69,6 +69,13 @@ def run_label(config: TrainConfig) -> str:
     return head_name(config.head)
 
 
+def join_names(names: list[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"``, for sentences generated from results."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def percent(fraction: float, digits: int = 2) -> str:
     """An accuracy as the book writes it: ``0.99171`` -> ``"99.17"`` (the unit is in the header)."""
     return f"{100 * fraction:.{digits}f}"
