@@ -17,7 +17,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from sphereface_lib.cache import train_or_load
+from sphereface_lib.cache import run_dir_for, train_or_load
 from sphereface_lib.config import TrainConfig, preset
 from sphereface_lib.pages import percent, run_label
 from sphereface_lib.progress import progress_bar
@@ -77,7 +77,13 @@ def run_all(
     workers: int = 1,
     progress: bool = True,
 ) -> list[RunResult]:
-    """Train-or-load every configuration; ``workers`` > 1 trains in parallel processes."""
+    """Train-or-load every configuration; ``workers`` > 1 trains in parallel processes.
+
+    The progress bar shows only when something is to be trained: reading finished runs back
+    prints nothing (so a notebook rerun on a warm cache has the same outputs).
+    """
+    to_train = [c for c in configs if not (run_dir_for(c, cache_dir) / "result.json").exists()]
+    progress = progress and bool(to_train)
     if workers <= 1:
         return [train_or_load(c, cache_dir, data_root, progress=progress) for c in configs]
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:

@@ -88,6 +88,14 @@ def glue_value(name: str, value: Any) -> None:
     glue(name, value, display=False)
 
 
+def glue_markdown(name: str, text: str) -> None:
+    """Make a Markdown sentence (code, math, emphasis) available as ``{glue:md}`name```."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    glue(name, Markdown(text), display=False)
+
+
 def glue_figure(name: str, figure: Any) -> None:
     """Hand a Matplotlib figure to a ``{glue:figure}`` directive (numbered, captioned, with alt
     text) and close it, so that it appears only where the prose places it."""
