@@ -13,7 +13,14 @@ Each page is opened once; the checks read what that visit recorded:
 - every image loads, every GIF is animated and small enough to open quickly;
 - results tables (tables in cell outputs) have numbers in them, no empty row and no NaN, and
   the MNIST accuracy chapter has its tables; no Markdown table is left as plain text;
-- every internal link points at a built file, and at an id that exists in it.
+- every internal link points at a built file, and at an id that exists in it;
+- at 1280 px no table or figure is wider than its column outside a full-width area, and no
+  figure is shrunk so far that its text drops below 9 px; at 390 px a table wider than the
+  screen carries a visible cue and no inline formula is cut off;
+- no progress bar, empty output box or papermill injected-parameters cell reaches a page;
+- every content image has descriptive alt text and sits in a numbered, captioned figure;
+- chapter 3 shows the three 2-D animations side by side, each at least 300 px wide;
+- a local build shows no repository button, and the book's GIFs stay under 20 MB in all.
 """
 
 from __future__ import annotations
@@ -55,13 +62,21 @@ CHROMIUM_FLAGS = [
     "--disable-quic",
 ]
 # Pages outside the table of contents that every page links to (index.html redirects).
-EXTRA_PAGES = ["index.html", "genindex.html", "search.html"]
+EXTRA_PAGES = ["index.html", "search.html"]
+WIDE, PHONE = 1280, 390
 # Pages whose results tables must be there, with how many there are at least.
 RESULTS_TABLES = {"book/_executed/02_mnist_accuracy.html": 2}
 # Pages that must show animations.
-ANIMATION_PAGES = ["book/_executed/03_embeddings.html"]
-# A GIF larger than this makes its chapter slow to open.
+ANIMATION_PAGES = ["book/_executed/03_embeddings.html", "book/_executed/00_intro.html"]
+# A GIF larger than this makes its chapter slow to open; all of them together, the book.
 MAX_GIF_BYTES = 3 * 1024 * 1024
+MAX_ALL_GIF_BYTES = 20 * 1024 * 1024
+# Figures are drawn with fonts of at least 8 pt at 100 dpi (11 px, sphereface_lib.pages);
+# shown at less than this fraction of their size, their text would drop below 9 px.
+MIN_FIGURE_SCALE = 0.8
+MIN_ANIMATION_WIDTH = 300
+# Text of a progress bar (tqdm) that leaked into a page.
+PROGRESS_TEXT = re.compile(r"\d+%\|[█▉▊▋▌▍▎▏ ]*\||\d+it/s\]|\[\d\d:\d\d<")
 # Raw TeX left in visible text: \( \) \[ \] $$ \begin{, or $...$ around a TeX command.
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{|\$[^$\n]*\\[A-Za-z]+[^$\n]*\$")
 # Direct HTTP from the tests to the local server, whatever proxy the environment names.
@@ -151,6 +166,8 @@ class PageReport:
     tables: list[dict[str, Any]] = field(default_factory=list)
     pipe_paragraphs: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    layout: dict[str, Any] = field(default_factory=dict)
+    phone: dict[str, Any] = field(default_factory=dict)
 
 
 def is_local(url: str, base: str) -> bool:
@@ -222,13 +239,81 @@ PIPE_PARAGRAPHS = """() => [...document.querySelectorAll("p")]
 
 LINKS = """() => [...document.querySelectorAll("a[href]")].map((link) => link.href)"""
 
+# What the reader sees of results: sizes of tables and figures against their column, output
+# boxes, figures and their captions, animation rows, repository buttons.
+LAYOUT = r"""() => {
+  const article = document.querySelector(".bd-article");
+  if (!article) return null;
+  const column = article.querySelector("section") || article;
+  const columnBox = column.getBoundingClientRect();
+  const wide = (element) => !!element.closest(".full-width, .tag_full-width");
+  const name = (element) => (element.innerText || element.getAttribute("src") || "")
+    .trim().slice(0, 60).replace(/\s+/g, " ");
+  const tables = [...article.querySelectorAll("table")].map((table) => {
+    const box = table.getBoundingClientRect();
+    return {
+      name: name(table), full_width: wide(table),
+      scrolls: table.scrollWidth > table.clientWidth + 1,
+      right: box.right, column_right: columnBox.right, viewport: window.innerWidth,
+    };
+  });
+  const images = [...article.querySelectorAll("img")].map((image) => {
+    const box = image.getBoundingClientRect();
+    const figure = image.closest("figure");
+    const number = figure && figure.querySelector("figcaption .caption-number");
+    return {
+      src: image.getAttribute("src"), alt: image.alt || "",
+      width: box.width, natural: image.naturalWidth, top: Math.round(box.top),
+      right: box.right, column_right: columnBox.right, full_width: wide(image),
+      viewport: window.innerWidth, number: number ? number.innerText.trim() : "",
+      caption: figure && figure.querySelector("figcaption")
+        ? figure.querySelector("figcaption").innerText.trim() : "",
+      linked: !!image.closest("a.image-full-size, a.reference.external, a.reference.internal"),
+      in_row: !!image.closest(".animation-row"),
+    };
+  });
+  const outputs = [...article.querySelectorAll(".cell_output")].map((output) => ({
+    text: output.innerText.trim().slice(0, 80),
+    empty: output.innerText.trim() === ""
+      && !output.querySelector("img, table, svg, mjx-container, iframe, video"),
+  }));
+  return {
+    tables, images, outputs,
+    injected: article.querySelectorAll(".tag_injected-parameters").length,
+    repository_buttons: [...document.querySelectorAll(
+      ".btn-source-repository-button, .article-header-buttons .fa-github")].length,
+  };
+}"""
+
+# At phone width: tables wider than the screen and their cues, inline math cut off.
+PHONE_LAYOUT = r"""() => {
+  const article = document.querySelector(".bd-article");
+  if (!article) return null;
+  const right = article.getBoundingClientRect().right;
+  const tables = [...article.querySelectorAll("table")]
+    .filter((table) => table.scrollWidth > table.clientWidth + 1)
+    .map((table) => {
+      const cue = table.previousElementSibling;
+      return {
+        name: (table.innerText || "").trim().slice(0, 60).replace(/\s+/g, " "),
+        cue: !!cue && cue.classList.contains("table-scroll-cue")
+          && cue.getBoundingClientRect().height > 0,
+      };
+    });
+  const clipped = [...article.querySelectorAll("mjx-container:not([display='true'])")]
+    .filter((math) => !math.closest("table, .table-scrolls, mjx-container[display='true']"))
+    .filter((math) => math.getBoundingClientRect().right > right + 1)
+    .map((math) => (math.getAttribute("aria-label") || math.textContent).slice(0, 60));
+  return {tables, clipped};
+}"""
+
 
 def visit_page(browser: Any, base: str, path: str) -> PageReport:
     """Open one page, record everything the checks need and take its screenshot."""
     if not (HTML / path).exists():
         pytest.fail(f"{path} is in the book's pages but was not built into {HTML}", pytrace=False)
     report = PageReport(path)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": WIDE, "height": 900})
 
     def route(route: Any) -> None:
         if is_local(route.request.url, base):
@@ -274,9 +359,15 @@ def visit_page(browser: Any, base: str, path: str) -> PageReport:
         report.tables = page.evaluate(TABLES)
         report.pipe_paragraphs = [text[:120] for text in page.evaluate(PIPE_PARAGRAPHS)]
         report.links = sorted(set(page.evaluate(LINKS)))
+        page.wait_for_timeout(600)  # book.js marks wide tables once MathJax has typeset
+        report.layout = page.evaluate(LAYOUT) or {}
         SCREENSHOTS.mkdir(exist_ok=True)
         name = path.removesuffix(".html").replace("/", "__") + ".png"
         page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+        page.set_viewport_size({"width": PHONE, "height": 844})
+        page.wait_for_timeout(600)
+        report.phone = page.evaluate(PHONE_LAYOUT) or {}
+        page.screenshot(path=str(SCREENSHOTS / name.replace(".png", "_phone.png")), full_page=True)
     finally:
         context.close()
     return report
@@ -425,3 +516,101 @@ def test_internal_links_resolve(visit: Callable[[str], PageReport], site: str, p
         ):
             broken.append(f"{link}: no id {parts.fragment!r} in {target.relative_to(HTML)}")
     assert not broken, f"{path}: links that do not resolve:{listing(broken)}"
+
+
+CONTENT_PAGES = [page for page in PAGES if page not in EXTRA_PAGES]
+
+
+@pytest.mark.parametrize("path", CONTENT_PAGES)
+def test_tables_and_figures_fit_at_1280(visit: Callable[[str], PageReport], path: str) -> None:
+    """Nothing is cut at 1280 px: wide results go into a full-width area, which fits the screen."""
+    layout = visit(path).layout
+    problems = []
+    for table in layout["tables"]:
+        if table["scrolls"]:
+            problems.append(f"table '{table['name']}' is cut (scrolls) at {WIDE} px")
+        limit = table["viewport"] if table["full_width"] else table["column_right"]
+        if table["right"] > limit + 1:
+            problems.append(f"table '{table['name']}' runs past its column")
+    for image in layout["images"]:
+        limit = image["viewport"] if image["full_width"] else image["column_right"]
+        if image["right"] > limit + 1:
+            problems.append(f"figure {image['src']} runs past its column")
+        if image["natural"] and image["width"] < MIN_FIGURE_SCALE * image["natural"] - 1:
+            problems.append(
+                f"figure {image['src']} shown at {image['width']:.0f} of {image['natural']} px: "
+                f"its text would be under 9 px (size it for the column, or make it full width)"
+            )
+    assert not problems, f"{path}:{listing(problems)}"
+
+
+@pytest.mark.parametrize("path", CONTENT_PAGES)
+def test_only_results_on_the_page(visit: Callable[[str], PageReport], path: str) -> None:
+    layout = visit(path).layout
+    problems = [f"empty output box after '{o['text']}'" for o in layout["outputs"] if o["empty"]]
+    problems += [
+        f"progress bar text: '{o['text']}'"
+        for o in layout["outputs"]
+        if PROGRESS_TEXT.search(o["text"])
+    ]
+    if layout["injected"]:
+        problems.append(f"{layout['injected']} papermill injected-parameters cell(s) shown")
+    assert not problems, f"{path}:{listing(problems)}"
+
+
+@pytest.mark.parametrize("path", CONTENT_PAGES)
+def test_figures_are_numbered_captioned_and_described(
+    visit: Callable[[str], PageReport], path: str
+) -> None:
+    problems = []
+    for image in visit(path).layout["images"]:
+        alt = image["alt"]
+        if len(alt) < 30 or re.search(r"\.(png|gif|jpe?g|svg)\b|_images/", alt):
+            problems.append(f"{image['src']}: alt text is not a description: {alt!r}")
+        if not re.match(r"Figure \d+(\.\d+)*", image["number"]):
+            problems.append(
+                f"{image['src']}: not in a numbered figure (caption: {image['caption'][:60]!r})"
+            )
+        if not image["linked"]:
+            problems.append(f"{image['src']}: a click does not open the full-size image")
+    assert not problems, f"{path}:{listing(problems)}"
+
+
+def test_chapter_3_shows_the_2d_animations_side_by_side(
+    visit: Callable[[str], PageReport],
+) -> None:
+    images = visit("book/_executed/03_embeddings.html").layout["images"]
+    gifs = [image for image in images if image["in_row"] and image["src"].endswith(".gif")]
+    assert len(gifs) >= 6, f"chapter 3: {len(gifs)} animations in rows, expected 2 rows of 3"
+    first_row = [image for image in gifs if image["top"] == gifs[0]["top"]]
+    assert len(first_row) == 3, f"chapter 3: the first row holds {len(first_row)} animations"
+    narrow = [f"{image['src']}: {image['width']:.0f} px" for image in first_row]
+    assert all(image["width"] >= MIN_ANIMATION_WIDTH for image in first_row), narrow
+
+
+@pytest.mark.parametrize("path", CONTENT_PAGES)
+def test_phone_width_shows_every_number(visit: Callable[[str], PageReport], path: str) -> None:
+    phone = visit(path).phone
+    problems = [
+        f"table '{t['name']}' scrolls without a cue" for t in phone["tables"] if not t["cue"]
+    ]
+    problems += [f"inline math cut off at {PHONE} px: {text}" for text in phone["clipped"]]
+    assert not problems, f"{path}:{listing(problems)}"
+
+
+@pytest.mark.parametrize("path", CONTENT_PAGES)
+def test_a_local_build_has_no_repository_button(
+    visit: Callable[[str], PageReport], path: str
+) -> None:
+    """The repository button links only where the build was told the real repository."""
+    if os.environ.get("SPHEREFACE_REPOSITORY_URL"):
+        pytest.skip("this build was given a repository (SPHEREFACE_REPOSITORY_URL)")
+    assert visit(path).layout["repository_buttons"] == 0, f"{path} shows a repository button"
+
+
+def test_all_gifs_of_the_book_are_small_enough() -> None:
+    gifs = sorted((HTML / "_images").glob("*.gif"))
+    total = sum(gif.stat().st_size for gif in gifs)
+    assert total <= MAX_ALL_GIF_BYTES, (
+        f"the book's {len(gifs)} GIFs take {total / 2**20:.1f} MiB, more than 20 MiB"
+    )
