@@ -153,13 +153,14 @@ def fetch(
     accept: Callable[[Path], None] | None = None,
     progress: bool = True,
     urls: Sequence[str] | None = None,
+    fix: str = "",
 ) -> Path:
     """Download ``remote`` into ``folder``, trying its sources in order; return the file.
 
     A download is accepted when its SHA-256 is ``remote.sha256`` (if set) and ``accept(path)``
     returns; a :class:`DataFileError` from either discards it and the next source is tried.
     ``urls`` replaces :func:`sources` (tests). A file already in ``folder`` is checked the same
-    way and returned when it passes.
+    way and returned when it passes. When no source serves it, the error ends with ``fix``.
     """
     destination = folder / remote.name
     failures = []
@@ -189,7 +190,7 @@ def fetch(
         return destination
     raise DataFileError(
         f"could not fetch {remote.name} from any of its {len(candidates)} source(s) "
-        f"({'; '.join(failures) or 'none given'})"
+        f"({'; '.join(failures) or 'none given'})" + (f"; {fix}" if fix else "")
     )
 
 

@@ -112,6 +112,14 @@ def _fetch_command(dataset: str, root: str | os.PathLike[str] | None) -> str:
     return f"`python -m sphereface_lib data --download --dataset {dataset}{where}`"
 
 
+def _instead(what: str, folder: Path) -> str:
+    """The end of a download error: how to do without the download."""
+    return (
+        f"without access to the sources, put {what} in {folder} yourself ({DATA_ENV} chooses "
+        "the data root)"
+    )
+
+
 def _say(progress: bool, text: str) -> None:
     if progress:
         print(text, file=sys.stderr, flush=True)
@@ -132,7 +140,8 @@ def ensure_mnist(
         for file in missing:
             remote = RemoteFile(file.name, tuple(m + file.name for m in MNIST.mirrors), file.sha256)
             _say(progress, f"mnist: fetching {file.name}")
-            fetch(remote, folder, progress=progress, urls=(urls or {}).get(file.name))
+            fix = _instead(f"the file {file.name}", folder)
+            fetch(remote, folder, progress=progress, urls=(urls or {}).get(file.name), fix=fix)
     for split in ("train", "test"):
         load_mnist(split, root, download=download)  # checks every file's SHA-256 and header
     return DataStatus("mnist", folder, 4, fetched=bool(missing and download))
@@ -180,7 +189,8 @@ def _fetch_lfw(
     shutil.rmtree(staging, ignore_errors=True)  # left by an interrupted run
     _say(progress, "lfw: fetching pairs.txt")
     pairs_remote = dataclasses.replace(LFW_PAIRS, sha256=checksums["pairs.txt"])
-    pairs = fetch(pairs_remote, downloads, progress=progress, urls=urls.get(pairs_remote.name))
+    fix = _instead("the book's LFW subset and pairs.txt", folder)
+    pairs = fetch(pairs_remote, downloads, None, progress, urls.get(pairs_remote.name), fix)
 
     def derive_subset(archive: Path) -> None:
         _say(progress, f"lfw: taking the book's subset out of {archive.name} and verifying it")
@@ -191,7 +201,7 @@ def _fetch_lfw(
 
     _say(progress, f"lfw: fetching {LFW_ARCHIVE.name}")
     archive = fetch(
-        LFW_ARCHIVE, downloads, derive_subset, progress, urls=urls.get(LFW_ARCHIVE.name)
+        LFW_ARCHIVE, downloads, derive_subset, progress, urls.get(LFW_ARCHIVE.name), fix
     )
     shutil.copyfile(pairs, staging / "pairs.txt")
     _install(staging, folder, checksums, (archive, pairs))
@@ -227,9 +237,9 @@ def ensure_att(
             extract_verified(archive, images, checksums, staging)
 
         _say(progress, f"att: fetching {ATT_ARCHIVE.name}")
-        archive = fetch(
-            ATT_ARCHIVE, downloads, take_images, progress, urls=(urls or {}).get(ATT_ARCHIVE.name)
-        )
+        fix = _instead("the AT&T faces (s1 .. s40)", folder)
+        sources = (urls or {}).get(ATT_ARCHIVE.name)
+        archive = fetch(ATT_ARCHIVE, downloads, take_images, progress, sources, fix)
         _install(staging, folder, checksums, (archive,))
         return DataStatus("att", folder, len(checksums), fetched=True)
     fix = (

@@ -93,9 +93,9 @@ def test_when_every_source_fails_one_line_names_each_and_why(server, tmp_path):
     server.files["/bad/file.bin"] = b"not it"
     urls = (server.url_of("/gone/file.bin"), server.url_of("/bad/file.bin"))
     with pytest.raises(DataFileError) as error:
-        fetch(RemoteFile("file.bin", urls, DIGEST), tmp_path, progress=False)
+        fetch(RemoteFile("file.bin", urls, DIGEST), tmp_path, progress=False, fix="copy it")
     message = str(error.value)
-    assert "\n" not in message
+    assert "\n" not in message and message.endswith("; copy it")
     assert f"{urls[0]}: HTTP 404" in message
     assert f"{urls[1]}: refused, SHA-256 {hashlib.sha256(b'not it').hexdigest()}" in message
     assert not (tmp_path / "file.bin").exists() and not partial_of(tmp_path)[0].exists()
