@@ -193,7 +193,7 @@ def _fetch_lfw(
     pairs = fetch(pairs_remote, downloads, None, progress, urls.get(pairs_remote.name), fix)
 
     def derive_subset(archive: Path) -> None:
-        _say(progress, f"lfw: taking the book's subset out of {archive.name} and verifying it")
+        _say(progress, f"lfw: taking the book's subset out of {LFW_ARCHIVE.name}, verifying it")
         images = images_by_name(archive_files(archive), LFW_IMAGE)
         subset = lfw_subset(images.keys(), pairs)
         members = {name: images[name] for name in subset}
