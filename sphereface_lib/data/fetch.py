@@ -142,8 +142,13 @@ def ensure_mnist(
             _say(progress, f"mnist: fetching {file.name}")
             fix = _instead(f"the file {file.name}", folder)
             fetch(remote, folder, progress=progress, urls=(urls or {}).get(file.name), fix=fix)
-    for split in ("train", "test"):
-        load_mnist(split, root, download=download)  # checks every file's SHA-256 and header
+    for split in ("train", "test"):  # checks every file's SHA-256 and header
+        try:
+            load_mnist(split, root)
+        except DataFileError:
+            if not download:
+                raise
+            load_mnist(split, root, download=True)  # mnist.py's way with a damaged file
     return DataStatus("mnist", folder, 4, fetched=bool(missing and download))
 
 
