@@ -233,19 +233,7 @@ def ensure_att(
                 f"has them, or fetch them on a machine with internet with "
                 f"{_fetch_command('att', root)}"
             )
-        downloads = data_root(root) / "downloads"
-        staging = folder.with_name(f".{folder.name}.partial")
-        shutil.rmtree(staging, ignore_errors=True)
-
-        def take_images(archive: Path) -> None:
-            images = images_by_name(archive_files(archive), ATT_IMAGE)
-            extract_verified(archive, images, checksums, staging)
-
-        _say(progress, f"att: fetching {ATT_ARCHIVE.name}")
-        fix = _instead("the AT&T faces (s1 .. s40)", folder)
-        sources = (urls or {}).get(ATT_ARCHIVE.name)
-        archive = fetch(ATT_ARCHIVE, downloads, take_images, progress, sources, fix)
-        _install(staging, folder, checksums, (archive,))
+        _fetch_att(data_root(root) / "downloads", folder, checksums, progress, urls or {})
         return DataStatus("att", folder, len(checksums), fetched=True)
     fix = (
         "restore those files, or move the folder away and fetch a verified copy with "
@@ -253,6 +241,26 @@ def ensure_att(
     )
     verify_folder(folder, checksums, "the AT&T faces", fix)
     return DataStatus("att", folder, len(checksums), fetched=False)
+
+
+def _fetch_att(
+    downloads: Path,
+    folder: Path,
+    checksums: Mapping[str, str],
+    progress: bool,
+    urls: Mapping[str, Sequence[str]],
+) -> None:
+    staging = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)  # left by an interrupted run
+
+    def take_images(archive: Path) -> None:
+        images = images_by_name(archive_files(archive), ATT_IMAGE)
+        extract_verified(archive, images, checksums, staging)
+
+    _say(progress, f"att: fetching {ATT_ARCHIVE.name}")
+    fix = _instead("the AT&T faces (s1 .. s40)", folder)
+    archive = fetch(ATT_ARCHIVE, downloads, take_images, progress, urls.get(ATT_ARCHIVE.name), fix)
+    _install(staging, folder, checksums, (archive,))
 
 
 def _install(
