@@ -124,16 +124,20 @@ def execute(source: Path, parameters: dict[str, object], output_dir: Path) -> Pa
     return executed
 
 
-def ensure_mnist(parameters: list[list[str]]) -> None:
-    """Verify MNIST under the data root once; fetch it the torchvision way if it is missing.
+def ensure_data(parameters: list[list[str]]) -> None:
+    """Verify every data set under the data root once; fetch the missing ones from their sources.
 
-    With the files present (CI, offline machines) nothing is downloaded.
+    With the data present (CI, offline machines) nothing is downloaded. A problem is one line.
     """
-    from sphereface_lib.data import load_mnist
+    from sphereface_lib.data import DataFileError
+    from sphereface_lib.data.fetch import ensure_data as verify_or_fetch
 
     root = next((value for name, value in parameters if name == "data_root"), None)
-    for split in ("train", "test"):
-        load_mnist(split, root, download=True)
+    try:
+        for status in verify_or_fetch(root=root, download=True):
+            print(status, flush=True)
+    except DataFileError as error:
+        sys.exit(f"error: {error}")
 
 
 def finished_runs() -> int:
@@ -232,7 +236,7 @@ def main() -> int:
     arguments = parser.parse_args()
 
     os.environ.setdefault("SPHEREFACE_CACHE", str(ROOT / ".cache" / "runs"))
-    ensure_mnist(arguments.parameter)
+    ensure_data(arguments.parameter)
     parameters: dict[str, object] = {"profile": arguments.profile}
     parameters.update({name: parse_value(value) for name, value in arguments.parameter})
     selected = [

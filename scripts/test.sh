@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: lint and type checks, unit tests, the smoke build of the book, nbval on
 # the executed notebooks, then the tests of the built book (browser, reruns). Fails on the first
-# failure.
+# failure. Creates .venv first when it is missing (scripts/setup.sh); PYTHON=<interpreter> uses
+# that environment instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -z "${PYTHON:-}" ]; then
+  bash scripts/setup.sh --if-needed
+fi
 python="${PYTHON:-.venv/bin/python}"
-[ -x "$python" ] || python=python3
 # An absolute path, as the nbval step runs from another folder (the directory is resolved, not
 # the interpreter's link, which would leave the virtual environment).
 case "$python" in */*) python="$(cd "$(dirname "$python")" && pwd)/$(basename "$python")" ;; esac

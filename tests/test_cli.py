@@ -9,6 +9,7 @@ import pytest
 
 from sphereface_lib.cli import FIELD_HELP, main
 from sphereface_lib.config import TrainConfig
+from tests.data.loopback import serving
 
 
 def test_every_configuration_field_is_a_documented_flag():
@@ -46,9 +47,41 @@ def test_missing_data_is_a_readable_error(tmp_path, capsys):
     assert "is missing" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("dataset", ["lfw", "att"])
+def test_a_missing_face_set_is_one_line_with_the_command_that_fetches_it(dataset, tmp_path, capsys):
+    assert main(["data", "--dataset", dataset, "--data-root", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("error: the ")
+    assert f"--download --dataset {dataset} --data-root {tmp_path}`" in error
+
+
 def test_data_check_verifies_the_real_files(data_root, capsys):
-    assert main(["data", "--data-root", str(data_root)]) == 0
-    assert "train: 60,000 images, checksums verified" in capsys.readouterr().out
+    assert main(["data", "--dataset", "mnist", "--data-root", str(data_root)]) == 0
+    assert (
+        capsys.readouterr().out == f"mnist: 4 files verified (SHA-256) in {data_root / 'mnist'}\n"
+    )
+
+
+def test_data_check_verifies_every_set_by_default(faces_root, capsys):
+    assert main(["data", "--data-root", str(faces_root)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" in ")[0] for line in lines] == [
+        "mnist: 4 files verified (SHA-256)",
+        "lfw: 5,615 files verified (SHA-256)",
+        "att: 400 files verified (SHA-256)",
+    ]
+
+
+def test_data_download_fetches_from_the_mirror(data_root, tmp_path, capsys, monkeypatch):
+    with serving() as server:
+        for path in sorted((data_root / "mnist").glob("*.gz")):
+            server.files["/" + path.name] = path.read_bytes()
+        monkeypatch.setenv("SPHEREFACE_MIRROR", server.url)
+        arguments = ["data", "--download", "--dataset", "mnist", "--data-root", str(tmp_path)]
+        assert main(arguments) == 0
+    output = capsys.readouterr().out
+    assert output == f"mnist: 4 files downloaded and verified (SHA-256) in {tmp_path / 'mnist'}\n"
+    assert len(server.requests) == 4
 
 
 @pytest.mark.parametrize("value", ["true", "false"])
