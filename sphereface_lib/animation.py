@@ -172,8 +172,11 @@ def embedding_frames(
     label_text = figure.text(
         0.5, 1 - 0.30 / height, "", ha="center", va="top", fontsize=LABEL_POINTS, color="#333333"
     )
+    # matplotlib fills a legend column by column; this order reads row by row (0 1 2 3 4 / 5 ...).
+    handles = panel.legend_handles()
+    handles = [handles[k] for column in range(columns) for k in range(column, len(names), columns)]
     figure.legend(
-        handles=panel.legend_handles(),
+        handles=handles,
         title=legend_title,
         loc="lower center",
         bbox_to_anchor=(0.5, 0.02 / height),

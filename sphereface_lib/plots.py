@@ -1,7 +1,9 @@
-"""Figures for the book: embeddings in 2-D and 3-D, their animation over training, and curves.
+"""Figures for the book: embeddings in 2-D and 3-D (animated by :mod:`sphereface_lib.animation`),
+curves over training and class angles.
 
 Ten classes get ten colours that stay distinguishable with colour-vision deficiencies (the
 Okabe-Ito set plus two of Paul Tol's) *and* ten marker shapes, so no figure relies on hue alone.
+Classes are named by the caller (digits, people); beyond ten, colours and markers pair anew.
 """
 
 from __future__ import annotations
@@ -80,8 +82,8 @@ def class_names_of(
     return [str(index) for index in range(count)]
 
 
-# Marker area (points^2) of the embeddings: about 6 px wide at the book's displayed size, where
-# the ten marker shapes can still be told apart.
+# Marker area (points^2) of the embeddings: 5 pt across, about 5.5 px with its edge in a 4-inch
+# figure shown 310 px wide, where the ten marker shapes can still be told apart.
 POINT_SIZE = 24.0
 
 
@@ -145,7 +147,9 @@ class EmbeddingPanel:
             **placement,
         )
 
-    def _scatter(self, index: int, *coordinates: list[float], faint: bool = False) -> Any:
+    def _scatter(
+        self, index: int, *coordinates: list[float], faint: bool = False, **options: Any
+    ) -> Any:
         colour, marker = class_style(index)
         return self.ax.scatter(
             *coordinates,
@@ -155,6 +159,9 @@ class EmbeddingPanel:
             edgecolors="none" if faint else [_darker(colour)],
             linewidths=0.0 if faint else 0.5,
             alpha=0.25 if faint else 1.0,
+            # Named, so that Axes.get_legend_handles_labels finds one entry per class.
+            label=f"_{self.class_names[index]}" if faint else self.class_names[index],
+            **options,
         )
 
 
@@ -229,7 +236,7 @@ def sphere_view(elevation: float, azimuth: float) -> np.ndarray:
 
 
 # The sphere fills most of its axes; the weight spikes reach SPIKE_LENGTH radii from the centre.
-SPHERE_ZOOM = 1.3
+SPHERE_ZOOM = 1.24
 SPIKE_LENGTH = 1.22
 
 
@@ -276,8 +283,11 @@ class SpherePanel(EmbeddingPanel):
         (self.outline,) = ax.plot([], [], [], color="#606060", linewidth=1.0, zorder=2)
         self.circle = circle
         count = len(self.class_names)
-        self.far = [self._scatter(index, [], [], [], faint=True) for index in range(count)]
-        self.near = [self._scatter(index, [], [], []) for index in range(count)]
+        # Near and far are split by hand, so matplotlib's depth shading is not wanted.
+        self.far = [
+            self._scatter(index, [], [], [], faint=True, depthshade=False) for index in range(count)
+        ]
+        self.near = [self._scatter(index, [], [], [], depthshade=False) for index in range(count)]
         for collection in self.far:
             collection.set_zorder(1.5)
         for collection in self.near:

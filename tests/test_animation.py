@@ -111,7 +111,9 @@ def test_points_facing_the_viewer_are_drawn_in_full():
     near = {tuple(np.round(p, 6)) for c in panel.near for p in np.transpose(c._offsets3d)}
     far = {tuple(np.round(p, 6)) for c in panel.far for p in np.transpose(c._offsets3d)}
     assert len(near) + len(far) == len(points) and near and far
-    expected_near = {tuple(np.round(p, 6)) for p, z in zip(points, depth, strict=True) if z < centre}
+    expected_near = {
+        tuple(np.round(p, 6)) for p, z in zip(points, depth, strict=True) if z < centre
+    }
     assert near == expected_near
 
 
@@ -120,7 +122,7 @@ def test_six_named_classes_with_a_legend_title(dimension):
     snapshots = toy_snapshots(dimension, classes=6, count=3)
     frames = embedding_frames(snapshots, "faces", class_names=PEOPLE, legend_title="person")
     (legend,) = frames.figure.legends
-    assert [text.get_text() for text in legend.get_texts()] == PEOPLE
+    assert sorted(text.get_text() for text in legend.get_texts()) == sorted(PEOPLE)
     assert legend.get_title().get_text() == "person"
     frames.draw(1)
     frames.pixels()
@@ -135,6 +137,26 @@ def test_without_names_the_classes_are_numbered_from_the_weights():
     (legend,) = frames.figure.legends
     assert [text.get_text() for text in legend.get_texts()] == ["0", "1", "2", "3", "4", "5"]
     assert legend.get_title().get_text() == ""
+
+
+def test_the_legend_reads_row_by_row():
+    frames = embedding_frames(toy_snapshots(2, classes=13, count=2), "run")
+    frames.draw(1)
+    frames.pixels()
+    (legend,) = frames.figure.legends
+    positions = {
+        text.get_text(): text.get_window_extent().get_points()[0] for text in legend.get_texts()
+    }
+    rows = sorted({round(y) for _, y in positions.values()}, reverse=True)
+    by_row = [
+        [
+            name
+            for name, (x, y) in sorted(positions.items(), key=lambda item: item[1][0])
+            if round(y) == row
+        ]
+        for row in rows
+    ]
+    assert by_row == [[str(k) for k in range(7)], [str(k) for k in range(7, 13)]]
 
 
 def test_too_few_class_names_is_an_error():
