@@ -45,7 +45,8 @@ FIELD_HELP: dict[str, str] = {
     "train_limit": "use only the first N training images (default: all 60,000)",
     "test_limit": "evaluate on the first N test images (default: all 10,000)",
     "snapshot_points": "test images whose features are recorded for the animations (0: none)",
-    "snapshots_per_epoch": "feature snapshots per epoch",
+    "snapshot_frames": "feature snapshots over the whole run, evenly spaced in updates, after "
+    "the initial one (one frame each of the animations)",
     "shard_head": "under torchrun, split the class weights over the processes (true/false)",
     "device": "auto (CUDA with bf16 autocast when present, else CPU), cpu, cuda or cuda:N",
 }

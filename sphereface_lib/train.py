@@ -195,9 +195,10 @@ def _to_memory_format(images: torch.Tensor, device: torch.device) -> torch.Tenso
     return images.contiguous(memory_format=torch.channels_last)
 
 
-def _snapshot_steps(steps_per_epoch: int, per_epoch: int) -> set[int]:
-    """Steps within an epoch (1-based, after the update) at which a frame is recorded."""
-    return {max(1, round((i + 1) * steps_per_epoch / per_epoch)) for i in range(per_epoch)}
+def _snapshot_steps(total_steps: int, frames: int) -> set[int]:
+    """Steps (1-based, after the update) at which a frame is recorded: ``frames`` evenly spaced
+    over the run, the last at its end (fewer when the run has fewer steps than frames)."""
+    return {-(-(i + 1) * total_steps // frames) for i in range(frames)}  # ceil, in integers
 
 
 def _check_checkpoint(state: dict[str, Any], config: TrainConfig, path: Path) -> None:
@@ -295,7 +296,7 @@ class _Run:
         self.steps_per_epoch = math.ceil(len(data.train_labels) / config.batch_size)
         self.total_steps = config.max_steps or self.steps_per_epoch * config.epochs
         self.warmup_steps = round(config.warmup_epochs * self.steps_per_epoch)
-        self.frame_steps = _snapshot_steps(self.steps_per_epoch, config.snapshots_per_epoch)
+        self.frame_steps = _snapshot_steps(self.total_steps, config.snapshot_frames)
         self._order_epoch, self._order = -1, torch.empty(0, dtype=torch.long)
         self.step = 0
         self.metrics: list[dict[str, float]] = []
@@ -589,7 +590,7 @@ class _Run:
                         "lower learning_rate or raise lambda_min. The last checkpoint is kept."
                     )
                 index = (self.step - 1) % self.steps_per_epoch + 1
-                if index in self.frame_steps:
+                if self.step in self.frame_steps:
                     self.record_frame()
                 if index == self.steps_per_epoch or self.step == self.total_steps:
                     self.end_epoch()

@@ -17,7 +17,7 @@ from sphereface_lib.heads import build_head
 TINY_RUN = [
     "--profile", "smoke", "--net", "mnist_sphere20", "--embedding-dim", "3",
     "--train-limit", "96", "--test-limit", "40", "--epochs", "2", "--batch-size", "30",
-    "--snapshot-points", "8", "--snapshots-per-epoch", "1", "--learning-rate", "0.05",
+    "--snapshot-points", "8", "--snapshot-frames", "2", "--learning-rate", "0.05",
     "--no-progress",
 ]  # fmt: skip
 

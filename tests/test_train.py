@@ -19,7 +19,7 @@ def tiny(**overrides):
         train_limit=384,
         test_limit=200,
         snapshot_points=50,
-        snapshots_per_epoch=2,
+        snapshot_frames=4,
         device="cpu",
     )
     return preset("smoke", **{**values, **overrides})
@@ -91,7 +91,8 @@ def test_run_record_and_snapshots(data_root, tmp_path):
     assert record["library_version"] and record["hardware"]["torch"] == torch.__version__
     assert [row["epoch"] for row in record["metrics"]] == [1.0, 2.0]
     assert record["train_images"] == 384 and record["test_images"] == 200
-    # Frames: before training, then 2 per epoch; 50 points of 3 dimensions, 10 class weights.
+    # Frames: before training, then 4 spread over the 6 steps; 50 points of 3 dimensions and
+    # 10 class weights.
     assert result.snapshots.features.shape == (5, 50, 3)
     assert result.snapshots.weights.shape == (5, 10, 3)
     assert result.snapshots.steps.tolist() == [0, 2, 3, 5, 6]
@@ -101,6 +102,18 @@ def test_run_record_and_snapshots(data_root, tmp_path):
     assert torch.equal(loaded.test_features, result.test_features)
     net, head = loaded.load_model()
     assert head.weight.shape == (10, 3)
+
+
+@pytest.mark.parametrize(("total_steps", "frames"), [(469 * 7, 48), (469 * 2, 48), (32, 8), (5, 8)])
+def test_snapshot_frames_are_spread_over_the_whole_run(total_steps, frames):
+    """The frame count does not depend on the epochs; the last frame is the trained state."""
+    from sphereface_lib.train import _snapshot_steps
+
+    steps = sorted(_snapshot_steps(total_steps, frames))
+    assert len(steps) == min(frames, total_steps)
+    assert steps[0] >= 1 and steps[-1] == total_steps
+    gaps = [b - a for a, b in zip([0, *steps], steps, strict=False)]
+    assert max(gaps) - min(gaps) <= 1
 
 
 def test_test_accuracy_is_computed_on_margin_free_logits(data_root, tmp_path):
