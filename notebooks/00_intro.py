@@ -32,11 +32,8 @@ device = "auto"
 workers = 2  # runs trained in parallel processes (one CPU thread each)
 data_root = None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
 cache_dir = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
-figures_dir = "figures"  # the animations are also written here as GIF files
 
 # %% tags=["hide-input"]
-from pathlib import Path
-
 from IPython.display import display
 from sphereface_lib.experiments import (
     MNIST_HEADS,
@@ -47,13 +44,11 @@ from sphereface_lib.experiments import (
     summarize,
 )
 from sphereface_lib.pages import (
-    glue_image,
+    glue_animation,
     glue_value,
-    head_name,
     percent,
     run_label,
 )
-from sphereface_lib.plots import animate_embeddings
 from sphereface_lib.report import show_table
 from sphereface_lib.seeding import seed_everything
 from sphereface_lib.sources import REFERENCE_SOURCE
@@ -149,14 +144,8 @@ glue_value(
 # %% tags=["hide-input"]
 for head, runs in by_head.items():
     first = min(runs, key=lambda run: run.config.seed)
-    path = animate_embeddings(
-        first.snapshots,
-        Path(figures_dir) / f"headline_{head}.gif",
-        title=head_name(
-            head, first.config.margin if head == "angular" else None
-        ),
-    )
-    glue_image(f"anim-{head}", Path(path).read_bytes(), "gif")
+    title = f"{run_label(first.config)}, 2-D"
+    glue_animation(f"anim-{head}", first.snapshots, title)
 
 # %% [markdown]
 # ## What the paper claims

@@ -8,6 +8,8 @@ heads carry one name each, and accuracy is always a percentage.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from typing import Any
 
 from sphereface_lib.config import TrainConfig
@@ -104,6 +106,24 @@ def glue_figure(name: str, figure: Any) -> None:
 
     glue(name, figure, display=False)
     plt.close(figure)
+
+
+def glue_animation(
+    name: str,
+    snapshots: Any,
+    title: str,
+    legend_title: str = "digit",
+    class_names: Sequence[str] | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> None:
+    """Glue the GIF of ``snapshots`` (``sphereface_lib.animation``) for a ``{glue:figure}``; the
+    executed notebook carries the animation inside it (and ``path`` gets a copy, if given)."""
+    from sphereface_lib.animation import embedding_animation
+
+    gif = embedding_animation(
+        snapshots, title, class_names=class_names, legend_title=legend_title, path=path
+    )
+    glue_image(name, gif, "gif")
 
 
 def glue_image(name: str, data: bytes, image_format: str) -> None:

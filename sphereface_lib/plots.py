@@ -445,7 +445,7 @@ def plot_metric(
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
 
 
 # Series of plot_class_angles: (field of ClassAngles, divisor, label, colour, marker).
@@ -501,7 +501,7 @@ def plot_class_angles(
     what = "max" if quantile == 1.0 else f"{quantile:.0%} / {1 - quantile:.0%} quantile"
     ax.set_ylabel(f"angle in degrees ({what})")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     if title:
         ax.set_title(title, fontsize=10)
 

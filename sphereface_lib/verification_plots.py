@@ -30,7 +30,7 @@ def plot_roc(
     ax.set_ylabel("true positive rate")
     ax.set_title(title, fontsize=10)
     ax.set_aspect("equal")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
 
 
 def plot_scores(ax: Any, result: Verification, colour: str, title: str, bins: int = 40) -> None:
@@ -43,4 +43,4 @@ def plot_scores(ax: Any, result: Verification, colour: str, title: str, bins: in
     ax.set_xlabel("cosine score of the pair")
     ax.set_ylabel("pairs")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=9, loc="upper left")
