@@ -280,7 +280,7 @@ display(
 # $\lambda = \max(5, 1000\,(1 + 0.12\,t)^{-1})$ are in the official solver and margin layer.
 # The library holds the recipe as its `casia` preset, and the table is read from it.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "full-width"]
 recipe = preset("casia")
 epochs_on_casia = recipe.max_steps * recipe.batch_size / CASIA_WEBFACE_IMAGES
 milestones = " and ".join(f"{step:,}" for step in recipe.lr_milestones)
