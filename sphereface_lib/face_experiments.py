@@ -86,7 +86,9 @@ def floor_reaching_gamma(
     """gamma such that lambda = base * (1 + gamma * step)^-power reaches ``lambda_min`` at
     ``floor_step``: the official curve's shape, stretched or squeezed to a run's length.
 
-    The official values (gamma 0.12) reach the floor of 5 at step 1,658 of 28,000.
+    ``floor_step`` counts as the official layer does (the first batch is iteration 1, see
+    ``train.lambda_at``). The official values (gamma 0.12) reach the floor of 5 at iteration
+    199 / 0.12 = 1,658.3 of 28,000: lambda is above 5 for batches 1-1,658 and 5 from batch 1,659.
     """
     if floor_step <= 0:
         raise ValueError(f"floor_step must be positive, got {floor_step!r}")

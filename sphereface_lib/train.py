@@ -51,7 +51,9 @@ from sphereface_lib.schedules import step_decay, warmup_cosine
 from sphereface_lib.seeding import derived_generator, seed_everything
 
 # Bump when a change to this loop changes what a configuration produces; it keys the cache.
-FORMAT_VERSION = 3  # 2: mnist_small pools first; 3: cosine logits with a hand-written backward
+# 2: mnist_small pools first; 3: cosine logits with a hand-written backward;
+# 4: lambda counted from iteration 1, as the official layer counts.
+FORMAT_VERSION = 4
 SHIFT_PIXELS = 2
 EVAL_BATCH = 1000
 
@@ -141,15 +143,19 @@ def build_model(
 
 
 def lambda_at(config: TrainConfig, step: int) -> float:
-    """The annealing weight at ``step`` for every margin head (angular, cosface, arcface).
+    """The annealing weight of the batch trained after ``step`` updates (0: the first batch),
+    for every margin head (angular, cosface, arcface).
 
+    Counted as the official layer counts: it increments its iteration before computing lambda,
+    so the batch after ``step`` updates has iteration ``step + 1`` (see
+    :func:`~sphereface_lib.margins.annealed_lambda`); the first batch gets 1000 / 1.12.
     Heads without a margin ignore it, so they get 0. ``lambda_base=0, lambda_min=0`` trains a
     margin head without annealing (pure A-Softmax, the CosFace and ArcFace papers' recipe).
     """
     if config.head in ("original", "modified"):
         return 0.0
     return annealed_lambda(
-        step, config.lambda_base, config.lambda_gamma, config.lambda_power, config.lambda_min
+        step + 1, config.lambda_base, config.lambda_gamma, config.lambda_power, config.lambda_min
     )
 
 
