@@ -35,6 +35,8 @@ FIELD_HELP: dict[str, str] = {
     "warmup_epochs": "length of the linear learning-rate warm-up, in epochs",
     "momentum": "SGD (Nesterov) momentum",
     "weight_decay": "L2 weight decay",
+    "bias_treatment": "uniform (one group for every parameter) or official (residual units' "
+    "biases frozen at zero, other biases at twice the rate without weight decay)",
     "grad_clip_norm": "clip the global gradient norm to this value (default: no clipping)",
     "lambda_base": "annealing: lambda = max(lambda_min, base*(1+gamma*step)^-power); base",
     "lambda_gamma": "annealing gamma (official: 0.12)",

@@ -47,6 +47,7 @@ from sphereface_lib.distributed import (
 from sphereface_lib.heads import MarginHead, build_head
 from sphereface_lib.margins import annealed_lambda
 from sphereface_lib.nets import build_net
+from sphereface_lib.optim import build_optimizer, set_learning_rate
 from sphereface_lib.schedules import step_decay, warmup_cosine
 from sphereface_lib.seeding import derived_generator, seed_everything
 
@@ -286,13 +287,7 @@ class _Run:
         self.net.to(device).to(memory_format=torch.channels_last)
         self.head.to(device)
         self.parameters = [*self.net.parameters(), *self.head.parameters()]
-        self.optimizer = torch.optim.SGD(
-            self.parameters,
-            lr=config.learning_rate,
-            momentum=config.momentum,
-            weight_decay=config.weight_decay,
-            nesterov=True,
-        )
+        self.optimizer = build_optimizer(self.net, self.head, config)
         # What the training step calls: DDP synchronises the network (and a replicated head).
         self.model: nn.Module = self.net if self.sharded else _NetAndHead(self.net, self.head)
         if context.enabled:
@@ -380,9 +375,7 @@ class _Run:
         images = _to_memory_format(images.to(self.device, non_blocking=True), self.device)
         labels = self.data.train_labels[batch].to(self.device, non_blocking=True)
         lam = lambda_at(config, self.step)
-        learning_rate = self.learning_rate(self.step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate
+        set_learning_rate(self.optimizer, self.learning_rate(self.step))
 
         if isinstance(self.head, ShardedHead):
             with _autocast(self.device):
