@@ -23,8 +23,8 @@ FIELD_HELP: dict[str, str] = {
     "additive_margin": "additive margin of the cosface (cos - m) and arcface (theta + m) heads",
     "embedding_dim": "dimension of the learned features (2 or 3 can be drawn)",
     "net": "embedding network: mnist_small (fast default), mnist_sphere20 (the reference's "
-    "SphereFace-20 on 28x28; slow on a CPU), or sphere4/10/20/36/64 (and sphere4/10/20_half) "
-    "for 112x96 faces",
+    "SphereFace-20 on 28x28; slow on a CPU), or sphere4/10/20/36/64 (and sphere4/10/20_half, "
+    "sphere64_released) for 112x96 faces",
     "epochs": "passes over the training set",
     "max_steps": "train for this many updates instead of whole epochs (e.g. 28000 for CASIA)",
     "lr_schedule": "cosine (warm-up, then cosine decay to zero) or steps (divide by 10 at each "
@@ -35,6 +35,8 @@ FIELD_HELP: dict[str, str] = {
     "warmup_epochs": "length of the linear learning-rate warm-up, in epochs",
     "momentum": "SGD (Nesterov) momentum",
     "weight_decay": "L2 weight decay",
+    "bias_treatment": "uniform (one group for every parameter) or official (residual units' "
+    "biases frozen at zero, other biases at twice the rate without weight decay)",
     "grad_clip_norm": "clip the global gradient norm to this value (default: no clipping)",
     "lambda_base": "annealing: lambda = max(lambda_min, base*(1+gamma*step)^-power); base",
     "lambda_gamma": "annealing gamma (official: 0.12)",

@@ -34,6 +34,10 @@ class TrainConfig:
     max_steps: int | None = None  # train for this many updates instead of whole epochs
     momentum: float = 0.9
     weight_decay: float = 5e-4  # the official SphereFace solver's value
+    # "uniform": every parameter in one group (rate and weight decay as above). "official": as
+    # the official prototxts, biases of residual units frozen at zero, other biases at twice
+    # the rate without weight decay (see sphereface_lib.optim).
+    bias_treatment: str = "uniform"
     # Without clipping, a few seeds of the 2-D heads blew up at the peak learning rate.
     grad_clip_norm: float | None = 5.0  # clip the global gradient norm (None: no clipping)
     # lambda annealing of the official code: lambda = max(min, base * (1 + gamma*step)^-power).
@@ -76,6 +80,10 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         object.__setattr__(self, "lr_milestones", tuple(int(m) for m in self.lr_milestones))
+        if self.bias_treatment not in ("uniform", "official"):
+            raise ValueError(
+                f"bias_treatment must be 'uniform' or 'official', got {self.bias_treatment!r}"
+            )
         if self.lr_schedule not in ("cosine", "steps"):
             raise ValueError(f"lr_schedule must be 'cosine' or 'steps', got {self.lr_schedule!r}")
         if self.max_steps is not None and self.max_steps < 1:
@@ -132,7 +140,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "full": {},
     # The paper's recipe on CASIA-WebFace (Section 4.1 and the official solver): SphereFace-20,
     # batch 512, SGD 0.1 divided by 10 at 16k and 24k updates, 28k updates, weight decay 5e-4,
-    # A-Softmax m = 4 with the official annealing. Data: <data root>/faces/CASIA-WebFace/.
+    # A-Softmax m = 4 with the official annealing, the official prototxt's biases.
+    # Data: <data root>/faces/CASIA-WebFace/.
     "casia": {
         "dataset": "casia",
         "net": "sphere20",
@@ -146,6 +155,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "max_steps": 28_000,
         "warmup_epochs": 0.0,
         "weight_decay": 5e-4,
+        "bias_treatment": "official",
         "grad_clip_norm": None,
         "snapshot_points": 0,
     },

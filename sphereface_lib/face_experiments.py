@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +28,13 @@ from sphereface_lib.data.faces import PairTensors
 from sphereface_lib.data.training_sets import load_training_data
 from sphereface_lib.train import RunResult, resolve_device
 from sphereface_lib.verification import (
+    PROTOCOL_LABELS,
+    PROTOCOLS,
     KFoldResult,
     cosine_similarity,
     kfold_accuracy,
     mirror_features,
+    official_kfold_accuracy,
     roc_auc,
     roc_curve,
 )
@@ -76,7 +79,9 @@ def floor_reaching_gamma(
     """gamma such that lambda = base * (1 + gamma * step)^-power reaches ``lambda_min`` at
     ``floor_step``: the official curve's shape, stretched or squeezed to a run's length.
 
-    The official values (gamma 0.12) reach the floor of 5 at step 1,658 of 28,000.
+    ``floor_step`` counts as the official layer does (the first batch is iteration 1, see
+    ``train.lambda_at``). The official values (gamma 0.12) reach the floor of 5 at iteration
+    199 / 0.12 = 1,658.3 of 28,000: lambda is above 5 for batches 1-1,658 and 5 from batch 1,659.
     """
     if floor_step <= 0:
         raise ValueError(f"floor_step must be positive, got {floor_step!r}")
@@ -133,13 +138,30 @@ def face_config(
 
 @dataclass(frozen=True)
 class Verification:
-    """Scores of the pairs (P,) with their labels and folds, and the protocol's summaries."""
+    """Scores of the pairs (P,) with their labels and folds, and both protocols' summaries.
+
+    ``scores`` are the plain cosines (no centring), for the ROC and the score histograms;
+    ``official`` is the official evaluation's k-fold result, ``plain`` the plain protocol's
+    (see :mod:`sphereface_lib.verification`).
+    """
 
     scores: torch.Tensor
     same: torch.Tensor
     fold: torch.Tensor
-    kfold: KFoldResult
+    official: KFoldResult
+    plain: KFoldResult
     auc: float
+
+    @property
+    def kfold(self) -> KFoldResult:
+        """The plain protocol's result, under the name it had before ``official`` existed."""
+        return self.plain
+
+    def protocol(self, name: str) -> KFoldResult:
+        """The k-fold result of protocol ``name`` (``"official"`` or ``"plain"``)."""
+        if name not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
+        return self.official if name == "official" else self.plain
 
     def roc(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(false positive rate, true positive rate, thresholds), see :func:`roc_curve`."""
@@ -152,21 +174,25 @@ def verify(
     batch_size: int = 256,
     device: torch.device | str | None = None,
 ) -> Verification:
-    """Score ``pairs`` by the cosine of mirrored features; k-fold accuracy over the pairs' folds.
+    """Verify ``pairs`` with mirrored features under both protocols; ROC of the plain cosines.
 
     The SphereFace protocol (paper Section 4.1): the feature of an image is that of the image
-    concatenated with that of its horizontal mirror; the score of a pair is their cosine; the
-    threshold of each fold is the best one on the other folds.
+    concatenated with that of its horizontal mirror, a pair is scored by the cosine of its two
+    features, and the threshold of each fold is chosen on the other folds. The official
+    evaluation also centres the features on the other folds' mean and uses its own threshold
+    rule (:func:`~sphereface_lib.verification.official_kfold_accuracy`).
     """
     if device is not None:
         net = net.to(device)
     features = mirror_features(net, pairs.images, batch_size, device)
-    scores = cosine_similarity(features[pairs.first], features[pairs.second])
+    first, second = features[pairs.first], features[pairs.second]
+    scores = cosine_similarity(first, second)
     return Verification(
         scores=scores,
         same=pairs.same,
         fold=pairs.fold,
-        kfold=kfold_accuracy(scores, pairs.same, pairs.fold),
+        official=official_kfold_accuracy(first, second, pairs.same, pairs.fold),
+        plain=kfold_accuracy(scores, pairs.same, pairs.fold),
         auc=roc_auc(scores, pairs.same),
     )
 
@@ -185,27 +211,42 @@ def training_hours(
     return training_flops(multiply_adds, iterations, batch_size) / (sustained_tflops * 1e12) / 3600
 
 
-VERIFICATION_COLUMNS = (
-    "head",
-    "network",
-    "verification accuracy (%)",
-    "per fold (%)",
-    "AUC",
-    "closed-set accuracy (%)",
-)
+def verification_columns(protocols: Sequence[str] = ("plain",)) -> tuple[str, ...]:
+    """The header of :func:`verification_row`'s rows for ``protocols`` (in that order)."""
+    for name in protocols:
+        if name not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
+    return (
+        "head",
+        "network",
+        *(f"verification accuracy, {PROTOCOL_LABELS[name]} (%)" for name in protocols),
+        *(f"per fold, {PROTOCOL_LABELS[name]} (%)" for name in protocols),
+        "AUC",
+        "closed-set accuracy (%)",
+    )
+
+
+# The plain protocol's table, as the face chapter has shown it; verification_columns(PROTOCOLS)
+# gives both protocols side by side, the official first.
+VERIFICATION_COLUMNS = verification_columns()
 
 
 def verification_row(
-    name: str, network: str, result: Verification, closed_set_accuracy: float | None
+    name: str,
+    network: str,
+    result: Verification,
+    closed_set_accuracy: float | None,
+    protocols: Sequence[str] = ("plain",),
 ) -> list[str]:
-    """One row of the verification table (``VERIFICATION_COLUMNS``), numbers in percent."""
-    folds = " / ".join(f"{100 * accuracy:.2f}" for accuracy in result.kfold.accuracies)
+    """One row of the verification table (``verification_columns(protocols)``), in percent."""
+    verification_columns(protocols)  # checks the names
+    results = [result.protocol(protocol) for protocol in protocols]
     closed = "–" if closed_set_accuracy is None else f"{100 * closed_set_accuracy:.2f}"
     return [
         name,
         network,
-        f"{100 * result.kfold.mean:.2f} ± {100 * result.kfold.std:.2f}",
-        folds,
+        *(f"{100 * kfold.mean:.2f} ± {100 * kfold.std:.2f}" for kfold in results),
+        *(" / ".join(f"{100 * value:.2f}" for value in kfold.accuracies) for kfold in results),
         f"{result.auc:.4f}",
         closed,
     ]
@@ -216,11 +257,14 @@ def verify_runs(
     pairs: PairTensors,
     labels: Mapping[str, str],
     device: torch.device | str | None = None,
+    protocols: Sequence[str] = ("plain",),
 ) -> tuple[dict[str, Verification], list[list[str]]]:
     """Verify the trained network of every run on ``pairs``: the results and the table rows.
 
     ``runs`` and the returned results are keyed alike (e.g. by head); ``labels`` names each key
-    in the table (``VERIFICATION_COLUMNS``), whose last column is the run's closed-set accuracy.
+    in the table (``verification_columns(protocols)``), whose last column is the run's
+    closed-set accuracy. Every result holds both protocols; ``protocols`` picks the columns
+    (``PROTOCOLS`` for both, the official first).
     """
     results, rows = {}, []
     for key, run in runs.items():
@@ -228,7 +272,11 @@ def verify_runs(
         results[key] = verify(net, pairs, device=device)
         rows.append(
             verification_row(
-                labels.get(key, key), run.config.net, results[key], run.final_test_accuracy
+                labels.get(key, key),
+                run.config.net,
+                results[key],
+                run.final_test_accuracy,
+                protocols,
             )
         )
     return results, rows

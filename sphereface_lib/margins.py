@@ -80,22 +80,28 @@ def psi(theta: torch.Tensor, m: int) -> torch.Tensor:
 
 
 def annealed_lambda(
-    step: int,
+    iteration: int,
     base: float = 1000.0,
     gamma: float = 0.12,
     power: float = 1.0,
     lambda_min: float = 5.0,
 ) -> float:
-    """lambda = max(lambda_min, base * (1 + gamma * step)^(-power)), the official annealing.
+    """lambda = max(lambda_min, base * (1 + gamma * iteration)^(-power)), the official annealing.
 
-    Defaults are those of the official SphereFace Caffe prototxt (base 1000, gamma 0.12,
-    power 1, lambda_min 5). The A-Softmax target logit is (lambda*|x|cos + |x|psi)/(1 + lambda),
-    so lambda starts large (plain softmax) and decays towards the margin.
+    ``iteration`` is the official layer's counter: it starts at 0 (``iteration: 0`` in
+    train/code/sphereface_model.prototxt) and is incremented *before* lambda is computed
+    (tools/caffe-sphereface/src/caffe/layers/margin_inner_product_layer.cpp, lines 111-117),
+    so the first training batch sees iteration 1, lambda = 1000 / 1.12 = 892.86; see
+    ``train.lambda_at`` for the mapping from the training loop's step. Defaults are those of
+    the official prototxt (base 1000, gamma 0.12, power 1, lambda_min 5): lambda is above its
+    floor up to iteration 1,658 and equal to it from iteration 1,659 on. The A-Softmax target
+    logit is (lambda*|x|cos + |x|psi)/(1 + lambda), so lambda starts large (plain softmax) and
+    decays towards the margin.
     """
-    if step < 0:
-        raise ValueError(f"step must be >= 0, got {step}")
+    if iteration < 0:
+        raise ValueError(f"iteration must be >= 0, got {iteration}")
     if base < 0 or lambda_min < 0:
         raise ValueError(
             f"base and lambda_min must be >= 0, got base={base}, lambda_min={lambda_min}"
         )
-    return max(lambda_min, base * (1.0 + gamma * step) ** (-power))
+    return max(lambda_min, base * (1.0 + gamma * iteration) ** (-power))

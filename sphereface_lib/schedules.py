@@ -17,5 +17,11 @@ def warmup_cosine(step: int, total_steps: int, peak: float, warmup_steps: int) -
 
 def step_decay(step: int, peak: float, milestones: tuple[int, ...], factor: float = 0.1) -> float:
     """``peak`` multiplied by ``factor`` at every milestone passed (the official SphereFace
-    solver: 0.1, divided by 10 at 16k and 24k iterations)."""
+    solver: 0.1, divided by 10 at 16k and 24k iterations).
+
+    ``step`` counts the updates done before this one (0 for the first), as Caffe's solver
+    counter does: ``Solver::Step`` increments ``iter_`` after ``ApplyUpdate``, and the
+    ``multistep`` policy compares ``iter_ >= stepvalue``. (The margin layer's lambda counter is
+    one ahead of it; see ``train.lambda_at``.)
+    """
     return peak * factor ** sum(step >= milestone for milestone in milestones)

@@ -46,12 +46,15 @@ from sphereface_lib.distributed import (
 from sphereface_lib.heads import MarginHead, build_head
 from sphereface_lib.margins import annealed_lambda
 from sphereface_lib.nets import build_net
+from sphereface_lib.optim import build_optimizer, set_learning_rate
 from sphereface_lib.progress import progress_bar
 from sphereface_lib.schedules import step_decay, warmup_cosine
 from sphereface_lib.seeding import derived_generator, seed_everything
 
 # Bump when a change to this loop changes what a configuration produces; it keys the cache.
-FORMAT_VERSION = 3  # 2: mnist_small pools first; 3: cosine logits with a hand-written backward
+# 2: mnist_small pools first; 3: cosine logits with a hand-written backward;
+# 4: lambda counted from iteration 1, as the official layer counts.
+FORMAT_VERSION = 4
 SHIFT_PIXELS = 2
 EVAL_BATCH = 1000
 
@@ -141,15 +144,19 @@ def build_model(
 
 
 def lambda_at(config: TrainConfig, step: int) -> float:
-    """The annealing weight at ``step`` for every margin head (angular, cosface, arcface).
+    """The annealing weight of the batch trained after ``step`` updates (0: the first batch),
+    for every margin head (angular, cosface, arcface).
 
+    Counted as the official layer counts: it increments its iteration before computing lambda,
+    so the batch after ``step`` updates has iteration ``step + 1`` (see
+    :func:`~sphereface_lib.margins.annealed_lambda`); the first batch gets 1000 / 1.12.
     Heads without a margin ignore it, so they get 0. ``lambda_base=0, lambda_min=0`` trains a
     margin head without annealing (pure A-Softmax, the CosFace and ArcFace papers' recipe).
     """
     if config.head in ("original", "modified"):
         return 0.0
     return annealed_lambda(
-        step, config.lambda_base, config.lambda_gamma, config.lambda_power, config.lambda_min
+        step + 1, config.lambda_base, config.lambda_gamma, config.lambda_power, config.lambda_min
     )
 
 
@@ -281,13 +288,7 @@ class _Run:
         self.net.to(device).to(memory_format=torch.channels_last)
         self.head.to(device)
         self.parameters = [*self.net.parameters(), *self.head.parameters()]
-        self.optimizer = torch.optim.SGD(
-            self.parameters,
-            lr=config.learning_rate,
-            momentum=config.momentum,
-            weight_decay=config.weight_decay,
-            nesterov=True,
-        )
+        self.optimizer = build_optimizer(self.net, self.head, config)
         # What the training step calls: DDP synchronises the network (and a replicated head).
         self.model: nn.Module = self.net if self.sharded else _NetAndHead(self.net, self.head)
         if context.enabled:
@@ -374,9 +375,7 @@ class _Run:
         images = _to_memory_format(images.to(self.device, non_blocking=True), self.device)
         labels = self.data.train_labels[batch].to(self.device, non_blocking=True)
         lam = lambda_at(config, self.step)
-        learning_rate = self.learning_rate(self.step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate
+        set_learning_rate(self.optimizer, self.learning_rate(self.step))
 
         if isinstance(self.head, ShardedHead):
             with _autocast(self.device):

@@ -7,6 +7,18 @@ folds, and the mean accuracy is reported with its spread over folds. SphereFace 
 CVPR 2017, Section 4.1) scores a pair by the cosine similarity of the features of each image
 concatenated with those of its horizontal mirror.
 
+Two protocols are implemented on the same features:
+
+- **official**: the official evaluation, wy1iu/sphereface test/code/evaluation.m
+  (:func:`official_kfold_accuracy`). For each test fold, the mean of the other folds' pair
+  features (both images of every pair, lines 62-65) is subtracted from every feature, which is
+  then L2-normalised (66-67) and scored by its cosine (70); the threshold is the mean of all
+  thresholds of best accuracy on the grid -1, -0.9999, ..., 1 (20,001 points, lines 71 and
+  115-122), and a pair is right when a same pair scores above the threshold or a different pair
+  below it (124-127).
+- **plain**: no centring, and the lowest threshold of exactly the best accuracy on the other
+  folds, "same iff score > threshold" (:func:`kfold_accuracy`).
+
 Legend: N images, P pairs, D feature dimension, K folds.
 """
 
@@ -107,23 +119,33 @@ class KFoldResult:
 
 
 def kfold_accuracy(scores: torch.Tensor, same: torch.Tensor, fold: torch.Tensor) -> KFoldResult:
-    """Accuracy of each fold at the threshold that is best on all the other folds.
+    """The plain protocol: accuracy of each fold at the threshold that is best on the other folds
+    (:func:`best_threshold`, "same iff score > threshold"), scores used as given.
 
     scores: (P,) similarities; same: (P,) bool; fold: (P,) int fold of each pair (K >= 2 distinct).
     """
     scores, same = _check_scores(scores, same)
-    if fold.shape != scores.shape:
-        raise ValueError(f"fold must have shape {tuple(scores.shape)}, got {tuple(fold.shape)}")
+    fold_ids = _fold_ids(fold, same)
     fold = fold.cpu()
-    fold_ids = [int(value) for value in fold.unique()]
-    if len(fold_ids) < 2:
-        raise ValueError(f"k-fold evaluation needs at least 2 folds, got fold ids {fold_ids}")
     accuracies, thresholds = [], []
     for fold_id in fold_ids:
         held_out = fold == fold_id
         threshold, _ = best_threshold(scores[~held_out], same[~held_out])
         thresholds.append(threshold)
         accuracies.append(accuracy_at(scores[held_out], same[held_out], threshold))
+    return _summary(fold_ids, accuracies, thresholds)
+
+
+def _fold_ids(fold: torch.Tensor, same: torch.Tensor) -> list[int]:
+    if fold.shape != same.shape:
+        raise ValueError(f"fold must have shape {tuple(same.shape)}, got {tuple(fold.shape)}")
+    fold_ids = [int(value) for value in fold.cpu().unique()]
+    if len(fold_ids) < 2:
+        raise ValueError(f"k-fold evaluation needs at least 2 folds, got fold ids {fold_ids}")
+    return fold_ids
+
+
+def _summary(fold_ids: list[int], accuracies: list[float], thresholds: list[float]) -> KFoldResult:
     values = torch.tensor(accuracies, dtype=torch.float64)
     std = float(values.std(correction=1))
     return KFoldResult(
@@ -134,6 +156,116 @@ def kfold_accuracy(scores: torch.Tensor, same: torch.Tensor, fold: torch.Tensor)
         std=std,
         standard_error=std / math.sqrt(len(fold_ids)),
     )
+
+
+# The two protocols, official first (see the module docstring), and how tables name them.
+PROTOCOLS = ("official", "plain")
+PROTOCOL_LABELS = {"official": "official protocol", "plain": "plain protocol"}
+
+# evaluation.m: getThreshold(scores, flags, 10000) over thresholds (-10000:10000) / 10000.
+OFFICIAL_THRESHOLD_STEPS = 10_000
+
+
+def official_accuracy_at(scores: torch.Tensor, same: torch.Tensor, threshold: float) -> float:
+    """The official accuracy count (evaluation.m, getAccuracy, lines 124-127): same pairs (P,)
+    scoring above ``threshold`` and different pairs scoring below it, over all pairs; a pair
+    scoring exactly ``threshold`` is wrong either way."""
+    scores, same = _check_scores(scores, same)
+    right = int((scores[same] > threshold).sum()) + int((scores[~same] < threshold).sum())
+    return right / len(scores)
+
+
+def official_threshold(
+    scores: torch.Tensor, same: torch.Tensor, steps: int = OFFICIAL_THRESHOLD_STEPS
+) -> float:
+    """The official threshold (evaluation.m, getThreshold, lines 115-122): the mean of all
+    thresholds on the grid i / ``steps``, i = -steps..steps, at which
+    :func:`official_accuracy_at` is highest.
+
+    scores: (P,) similarities; same: (P,) bool. Counted for every grid point at once with
+    sorted scores rather than with one pass over the pairs per point.
+    """
+    scores, same = _check_scores(scores, same)
+    if len(scores) == 0:
+        raise ValueError("cannot choose a threshold from zero pairs")
+    grid = torch.arange(-steps, steps + 1, dtype=torch.float64) / steps
+    same_scores, _ = scores[same].sort()
+    different_scores, _ = scores[~same].sort()
+    same_above = len(same_scores) - torch.searchsorted(same_scores, grid, right=True)
+    different_below = torch.searchsorted(different_scores, grid, right=False)
+    right = same_above + different_below
+    return float(grid[right == right.max()].mean())
+
+
+def centred_cosine_similarity(
+    features_first: torch.Tensor, features_second: torch.Tensor, reference: torch.Tensor
+) -> torch.Tensor:
+    """Cosine of each pair after subtracting the mean feature of the ``reference`` pairs.
+
+    features_first, features_second: (P, D), the features of each pair's two images;
+    reference: (P,) bool, the pairs whose features (both images, an image counted once per pair
+    it is in) make the mean (evaluation.m, lines 63-70). Computed in float64.
+    """
+    if features_first.shape != features_second.shape or features_first.dim() != 2:
+        raise ValueError(
+            f"pair features must be two (P, D) tensors of one shape, got "
+            f"{tuple(features_first.shape)} and {tuple(features_second.shape)}"
+        )
+    if reference.shape != features_first.shape[:1] or not bool(reference.any()):
+        raise ValueError(
+            f"reference must be a (P,) bool mask with at least one pair, got shape "
+            f"{tuple(reference.shape)} and {int(reference.sum())} pairs"
+        )
+    first, second = features_first.double(), features_second.double()
+    mean = torch.cat([first[reference], second[reference]]).mean(dim=0)
+    first, second = first - mean, second - mean
+    norms = torch.stack([first.norm(dim=1), second.norm(dim=1)])
+    if bool((norms == 0).any()):
+        raise ValueError(
+            "a feature equals the mean of the reference features; its cosine is undefined"
+        )
+    return (first * second).sum(dim=1) / (norms[0] * norms[1])
+
+
+def official_kfold_accuracy(
+    features_first: torch.Tensor,
+    features_second: torch.Tensor,
+    same: torch.Tensor,
+    fold: torch.Tensor,
+) -> KFoldResult:
+    """The official LFW evaluation (evaluation.m, lines 52-74): per test fold, scores centred on
+    the other folds' features, the official threshold chosen on the other folds, the official
+    accuracy count on the test fold.
+
+    features_first, features_second: (P, D) features of each pair's images (for SphereFace, an
+    image's features concatenated with its mirror's, line 112); same: (P,) bool; fold: (P,) int
+    (K >= 2 distinct).
+    """
+    fold_ids = _fold_ids(fold, same)
+    fold = fold.cpu()
+    same = same.detach().bool().cpu()
+    accuracies, thresholds = [], []
+    for fold_id in fold_ids:
+        held_out = fold == fold_id
+        scores = centred_cosine_similarity(features_first, features_second, ~held_out)
+        threshold = official_threshold(scores[~held_out], same[~held_out])
+        thresholds.append(threshold)
+        accuracies.append(official_accuracy_at(scores[held_out], same[held_out], threshold))
+    return _summary(fold_ids, accuracies, thresholds)
+
+
+def kfold_protocols(
+    features_first: torch.Tensor,
+    features_second: torch.Tensor,
+    same: torch.Tensor,
+    fold: torch.Tensor,
+) -> dict[str, KFoldResult]:
+    """Both protocols on the same pair features (P, D): ``{"official": ..., "plain": ...}``."""
+    plain_scores = cosine_similarity(features_first, features_second)
+    return {
+        "official": official_kfold_accuracy(features_first, features_second, same, fold),
+        "plain": kfold_accuracy(plain_scores, same, fold),
+    }
 
 
 def roc_curve(

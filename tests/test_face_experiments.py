@@ -10,14 +10,24 @@ from sphereface_lib.config import TrainConfig
 from sphereface_lib.data import PairTensors
 from sphereface_lib.face_experiments import (
     LAMBDA_FLOOR_FRACTION,
+    VERIFICATION_COLUMNS,
+    Verification,
     face_config,
     face_net,
     floor_reaching_gamma,
     training_flops,
     training_hours,
+    verification_columns,
+    verification_row,
     verify,
 )
 from sphereface_lib.margins import annealed_lambda
+from sphereface_lib.verification import (
+    PROTOCOLS,
+    KFoldResult,
+    kfold_accuracy,
+    official_kfold_accuracy,
+)
 
 
 @pytest.mark.parametrize("power", [1.0, 0.5, 2.0])
@@ -80,7 +90,13 @@ def test_verify_separates_identical_from_orthogonal_images():
     )
     result = verify(Identity(), pairs)
     torch.testing.assert_close(result.scores, torch.tensor([1.0, 1.0, 0.0, 0.0]))
-    assert result.kfold.mean == 1.0 and result.auc == 1.0
+    assert result.plain.mean == 1.0 and result.auc == 1.0
+    assert result.kfold is result.plain and result.protocol("plain") is result.plain
+    features = images.flatten(1).repeat(1, 2)  # the image and its (identical) mirror
+    assert result.official == official_kfold_accuracy(
+        features[pairs.first], features[pairs.second], pairs.same, pairs.fold
+    )
+    assert result.plain == kfold_accuracy(result.scores, pairs.same, pairs.fold)
     false_positive_rate, true_positive_rate, _ = result.roc()
     assert true_positive_rate[-1] == 1.0 and false_positive_rate[-1] == 1.0
 
@@ -90,3 +106,43 @@ def test_training_cost_arithmetic():
     assert training_hours(10**9, 1000, 100, 0.6) == pytest.approx(6e14 / 0.6e12 / 3600)
     with pytest.raises(ValueError, match="positive"):
         training_hours(1, 1, 1, 0)
+
+
+def kfold(accuracies):
+    return KFoldResult(
+        folds=tuple(range(1, len(accuracies) + 1)),
+        accuracies=tuple(accuracies),
+        thresholds=(0.0,) * len(accuracies),
+        mean=sum(accuracies) / len(accuracies),
+        std=0.01,
+        standard_error=0.005,
+    )
+
+
+def test_verification_rows_for_one_or_both_protocols():
+    result = Verification(
+        scores=torch.zeros(2),
+        same=torch.tensor([True, False]),
+        fold=torch.tensor([1, 2]),
+        official=kfold([0.99, 0.97]),
+        plain=kfold([0.96, 0.94]),
+        auc=0.995,
+    )
+    assert len(VERIFICATION_COLUMNS) == 6
+    assert verification_row("A-Softmax", "sphere20", result, 0.9) == [
+        "A-Softmax", "sphere20", "95.00 ± 1.00", "96.00 / 94.00", "0.9950", "90.00",
+    ]  # fmt: skip
+    columns = verification_columns(PROTOCOLS)
+    assert columns[2:6] == (
+        "verification accuracy, official protocol (%)",
+        "verification accuracy, plain protocol (%)",
+        "per fold, official protocol (%)",
+        "per fold, plain protocol (%)",
+    )
+    row = verification_row("A-Softmax", "sphere20", result, None, PROTOCOLS)
+    assert len(row) == len(columns)
+    assert row[2:] == [
+        "98.00 ± 1.00", "95.00 ± 1.00", "99.00 / 97.00", "96.00 / 94.00", "0.9950", "–",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="unknown protocol 'lfw'"):
+        verification_columns(("lfw",))

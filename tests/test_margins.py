@@ -89,9 +89,9 @@ def test_annealed_lambda_follows_the_official_schedule():
     assert annealed_lambda(0) == 1000.0
     assert annealed_lambda(100) == pytest.approx(1000.0 / (1 + 0.12 * 100))
     assert annealed_lambda(10**6) == 5.0
-    values = [annealed_lambda(step) for step in range(0, 5000, 7)]
+    values = [annealed_lambda(iteration) for iteration in range(0, 5000, 7)]
     assert all(a >= b for a, b in zip(values, values[1:], strict=False))
-    # The floor is reached where 1000 / (1 + 0.12 step) = 5, i.e. step = 199 / 0.12.
+    # The floor is reached where 1000 / (1 + 0.12 t) = 5, i.e. t = 199 / 0.12 = 1658.3.
     assert annealed_lambda(1658) > 5.0
     assert annealed_lambda(1659) == 5.0
 
@@ -100,6 +100,6 @@ def test_annealed_lambda_with_other_parameters():
     assert annealed_lambda(10, base=10, gamma=1, power=2, lambda_min=0) == pytest.approx(10 / 121)
 
 
-def test_annealed_lambda_rejects_negative_steps():
-    with pytest.raises(ValueError, match="step must be >= 0"):
+def test_annealed_lambda_rejects_negative_iterations():
+    with pytest.raises(ValueError, match="iteration must be >= 0"):
         annealed_lambda(-1)

@@ -7,11 +7,17 @@ import torch
 from torch import nn
 
 from sphereface_lib.verification import (
+    PROTOCOLS,
     accuracy_at,
     best_threshold,
+    centred_cosine_similarity,
     cosine_similarity,
     kfold_accuracy,
+    kfold_protocols,
     mirror_features,
+    official_accuracy_at,
+    official_kfold_accuracy,
+    official_threshold,
     roc_auc,
     roc_curve,
 )
@@ -179,3 +185,141 @@ def test_scores_independent_of_labels_give_auc_near_one_half(generator):
 def test_roc_needs_both_classes():
     with pytest.raises(ValueError, match="both same and different"):
         roc_curve(torch.rand(3), torch.ones(3, dtype=torch.bool))
+
+
+# -- the official protocol (wy1iu/sphereface test/code/evaluation.m) --------------------------
+
+
+def naive_official_protocol(first, second, same, fold, centre=True):
+    """evaluation.m written out with loops over folds, features, grid points and pairs, in
+    Python floats (float64): per test fold, mu = mean of the other folds' left and right
+    features (lines 63-65), subtracted, L2-normalised (66-67), cosine (70); threshold = mean of
+    the grid points (-10000:10000)/10000 of best accuracy on the other folds (115-122);
+    accuracy = same pairs above plus different pairs below the threshold (124-127).
+    Returns (accuracies, thresholds) per fold in increasing fold order."""
+    first = first.double().tolist()
+    second = second.double().tolist()
+    same = [bool(value) for value in same]
+    fold = [int(value) for value in fold]
+    pairs, dimension = len(same), len(first[0])
+    accuracies, thresholds = [], []
+    for test_fold in sorted(set(fold)):
+        train = [i for i in range(pairs) if fold[i] != test_fold]
+        test = [i for i in range(pairs) if fold[i] == test_fold]
+        mu = [0.0] * dimension
+        if centre:
+            for d in range(dimension):
+                total = sum(first[i][d] for i in train) + sum(second[i][d] for i in train)
+                mu[d] = total / (2 * len(train))
+        scores = []
+        for i in range(pairs):
+            a = [first[i][d] - mu[d] for d in range(dimension)]
+            b = [second[i][d] - mu[d] for d in range(dimension)]
+            norm_a = math.sqrt(sum(v * v for v in a))
+            norm_b = math.sqrt(sum(v * v for v in b))
+            scores.append(sum((x / norm_a) * (y / norm_b) for x, y in zip(a, b, strict=True)))
+
+        def right(indices, threshold, scores=scores):
+            return sum(
+                1
+                for i in indices
+                if (same[i] and scores[i] > threshold) or (not same[i] and scores[i] < threshold)
+            )
+
+        best, best_thresholds = -1, []
+        for step in range(-10_000, 10_001):
+            threshold = step / 10_000
+            count = right(train, threshold)
+            if count > best:
+                best, best_thresholds = count, [threshold]
+            elif count == best:
+                best_thresholds.append(threshold)
+        threshold = sum(best_thresholds) / len(best_thresholds)
+        thresholds.append(threshold)
+        accuracies.append(right(test, threshold) / len(test))
+    return accuracies, thresholds
+
+
+def offset_identity_features(generator, num_folds=4, per_fold=10, dimension=6, offset=4.0):
+    """Pair features around a large common offset: raw cosines crowd near 1, centred ones do
+    not. Half the pairs share an identity direction; every feature carries noise."""
+    pairs = num_folds * per_fold
+    identities = torch.nn.functional.normalize(
+        torch.randn(pairs, dimension, generator=generator, dtype=torch.float64), dim=1
+    )
+    others = torch.nn.functional.normalize(
+        torch.randn(pairs, dimension, generator=generator, dtype=torch.float64), dim=1
+    )
+    same = torch.arange(pairs) % 2 == 0
+    common = torch.full((dimension,), offset / math.sqrt(dimension), dtype=torch.float64)
+    noise = 0.6 * torch.randn(2, pairs, dimension, generator=generator, dtype=torch.float64)
+    first = common + identities + noise[0]
+    second = common + torch.where(same[:, None], identities, others) + noise[1]
+    fold = torch.arange(pairs) // per_fold + 1
+    return first.float(), second.float(), same, fold
+
+
+def test_official_protocol_matches_the_naive_loops_where_centring_matters(generator):
+    first, second, same, fold = offset_identity_features(generator)
+    result = official_kfold_accuracy(first, second, same, fold)
+    accuracies, thresholds = naive_official_protocol(first, second, same, fold)
+    assert result.folds == (1, 2, 3, 4)
+    assert result.accuracies == pytest.approx(accuracies, abs=1e-12)
+    assert result.thresholds == pytest.approx(thresholds, abs=1e-12)
+    # The data are such that centring changes the answer (else this test would not show that
+    # the mean is subtracted): the same rule without centring scores differently.
+    uncentred, _ = naive_official_protocol(first, second, same, fold, centre=False)
+    assert uncentred != pytest.approx(accuracies)
+    assert result.mean == pytest.approx(sum(accuracies) / 4)
+
+
+def test_the_plain_and_official_protocols_differ_on_the_same_features(generator):
+    first, second, same, fold = offset_identity_features(generator)
+    results = kfold_protocols(first, second, same, fold)
+    assert tuple(results) == PROTOCOLS == ("official", "plain")
+    plain = kfold_accuracy(cosine_similarity(first, second), same, fold)
+    assert results["plain"] == plain
+    assert results["official"] == official_kfold_accuracy(first, second, same, fold)
+    assert results["official"].accuracies != plain.accuracies
+
+
+def test_official_threshold_is_the_mean_of_every_best_grid_point():
+    # Sorted: -0.5 different, -0.3 same, 0.2 different, 0.6 same. Three of four are right for
+    # thresholds in (-0.5, -0.3) (grid -0.4999 ... -0.3001, 1,999 points, mean -0.4) and in
+    # (0.2, 0.6) (0.2001 ... 0.5999, 3,999 points, mean 0.4): the official threshold is the mean
+    # of all 5,998, 800 / 5998 = 0.1334, where only two of four are right. The plain protocol
+    # takes the lowest best cut, -0.4. (float64: the grid points equal to a score must be the
+    # same doubles, as in MATLAB.)
+    scores = torch.tensor([-0.5, -0.3, 0.2, 0.6], dtype=torch.float64)
+    same = torch.tensor([False, True, False, True])
+    assert official_threshold(scores, same) == pytest.approx(800 / 5998, abs=1e-12)
+    assert official_accuracy_at(scores, same, 800 / 5998) == 0.5
+    assert best_threshold(scores, same) == pytest.approx((-0.4, 0.75))
+
+
+def test_official_threshold_of_separable_scores_is_the_middle_of_the_gap():
+    scores = torch.tensor([-0.2, 0.1, 0.5, 0.7], dtype=torch.float64)
+    same = torch.tensor([False, False, True, True])
+    assert official_threshold(scores, same) == pytest.approx(0.3, abs=1e-12)
+
+
+def test_a_score_at_the_threshold_is_wrong_either_way():
+    scores = torch.tensor([0.5, 0.5, 0.8, 0.1])
+    same = torch.tensor([True, False, True, False])
+    assert official_accuracy_at(scores, same, 0.5) == 0.5  # the two at 0.5 are both wrong
+    assert accuracy_at(scores, same, 0.5) == 0.75  # plain: "same iff score > threshold"
+
+
+def test_centring_uses_both_images_of_the_reference_pairs_only():
+    first = torch.tensor([[1.0, 0.0], [3.0, 4.0], [100.0, 100.0]])
+    second = torch.tensor([[0.0, 1.0], [5.0, 2.0], [-7.0, 3.0]])
+    reference = torch.tensor([True, True, False])
+    mean = torch.tensor([9.0, 7.0], dtype=torch.float64) / 4  # of the four reference features
+    expected = cosine_similarity(first.double() - mean, second.double() - mean)
+    torch.testing.assert_close(
+        centred_cosine_similarity(first, second, reference), expected, rtol=0, atol=1e-15
+    )
+    with pytest.raises(ValueError, match="at least one pair"):
+        centred_cosine_similarity(first, second, torch.zeros(3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="equals the mean"):
+        centred_cosine_similarity(first[:1], first[:1], torch.tensor([True]))

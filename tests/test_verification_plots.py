@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from sphereface_lib.face_experiments import Verification, verification_row
-from sphereface_lib.verification import kfold_accuracy, roc_auc
+from sphereface_lib.verification import kfold_accuracy, official_kfold_accuracy, roc_auc
 from sphereface_lib.verification_plots import plot_roc, plot_scores
 
 
@@ -16,8 +16,14 @@ def toy_result():
     scores = torch.tensor([0.9, 0.8, 0.1, 0.3, 0.7, 0.2])
     same = torch.tensor([True, True, False, False, True, False])
     fold = torch.tensor([1, 1, 1, 2, 2, 2])
+    features = torch.stack([scores, 1 - scores], dim=1)  # any pair features will do here
     return Verification(
-        scores, same, fold, kfold_accuracy(scores, same, fold), roc_auc(scores, same)
+        scores=scores,
+        same=same,
+        fold=fold,
+        official=official_kfold_accuracy(features, features.flip(0), same, fold),
+        plain=kfold_accuracy(scores, same, fold),
+        auc=roc_auc(scores, same),
     )
 
 

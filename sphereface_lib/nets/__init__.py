@@ -9,12 +9,19 @@ import torch
 from torch import nn
 
 from sphereface_lib.nets.mnist import MnistConvNet, mnist_sphere20
-from sphereface_lib.nets.sphere import STAGE_WIDTHS, UNITS_PER_STAGE, SphereNet
+from sphereface_lib.nets.sphere import (
+    RELEASED_SPHERE64_UNITS,
+    STAGE_WIDTHS,
+    UNITS_PER_STAGE,
+    SphereNet,
+)
 
 NETS: dict[str, Callable[[int], nn.Module]] = {
     "mnist_small": MnistConvNet,
     "mnist_sphere20": mnist_sphere20,
     **{f"sphere{depth}": partial(SphereNet, depth) for depth in UNITS_PER_STAGE},
+    # The SphereFace-64 of the official release: 7 units in conv2_x, 62 convolutions.
+    "sphere64_released": partial(SphereNet, 64, units=RELEASED_SPHERE64_UNITS),
     # Half-width variants (32/64/128/256 channels) for training on a CPU.
     **{f"sphere{depth}_half": partial(SphereNet, depth, base_width=32) for depth in (4, 10, 20)},
 }
@@ -72,6 +79,7 @@ def count_multiply_adds(module: nn.Module, input_shape: tuple[int, ...]) -> int:
 __all__ = [
     "NETS",
     "NET_INPUTS",
+    "RELEASED_SPHERE64_UNITS",
     "STAGE_WIDTHS",
     "UNITS_PER_STAGE",
     "MnistConvNet",

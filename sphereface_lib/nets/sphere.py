@@ -11,7 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-# Residual units per stage for each depth (paper Table 2).
+# Residual units per stage for each depth (paper Table 2; the official generator
+# train/code/make_spherenet.py writes [1, 2, 4, 1], [2, 4, 8, 2] and [3, 8, 16, 3] for 20, 36
+# and 64 layers, as does OpenSphere's model/backbone/sfnet.py).
 UNITS_PER_STAGE: dict[int, tuple[int, int, int, int]] = {
     4: (0, 0, 0, 0),
     10: (0, 1, 2, 0),
@@ -19,6 +21,11 @@ UNITS_PER_STAGE: dict[int, tuple[int, int, int, int]] = {
     36: (2, 4, 8, 2),
     64: (3, 8, 16, 3),
 }
+# The SphereFace-64 the official repository released
+# (train/model_lib/Sphereface-64/sphereface_64_model.prototxt and _deploy.prototxt) has 7 units
+# in its conv2_x stage (conv2_2 ... conv2_15), not 8: 62 convolutions and 47,905,088 parameters
+# without the classifier, against 64 and 48,200,512 for (3, 8, 16, 3).
+RELEASED_SPHERE64_UNITS: tuple[int, int, int, int] = (3, 7, 16, 3)
 STAGE_WIDTHS = (64, 128, 256, 512)
 
 
@@ -63,24 +70,41 @@ class SphereNet(nn.Module):
         in_channels: int = 3,
         input_size: tuple[int, int] = (112, 96),
         base_width: int = 64,
+        units: tuple[int, int, int, int] | None = None,
     ) -> None:
-        """``base_width`` 64 is the paper's; 32 (the ``_half`` nets) trains ~3x faster on a CPU."""
+        """``base_width`` 64 is the paper's; 32 (the ``_half`` nets) trains ~3x faster on a CPU.
+
+        ``units``, residual units per stage, replaces Table 2's for ``depth`` (which then only
+        names the net): ``RELEASED_SPHERE64_UNITS`` builds the released SphereFace-64.
+        """
         super().__init__()
         if depth not in UNITS_PER_STAGE:
             raise ValueError(
                 f"SphereFace depth must be one of {sorted(UNITS_PER_STAGE)} (paper Table 2), "
                 f"got {depth!r}"
             )
+        if units is None:
+            units = UNITS_PER_STAGE[depth]
+        elif len(units) != len(STAGE_WIDTHS) or not all(
+            isinstance(count, int) and not isinstance(count, bool) and count >= 0 for count in units
+        ):
+            raise ValueError(
+                f"units must give a count >= 0 of residual units for each of the "
+                f"{len(STAGE_WIDTHS)} stages, e.g. (3, 8, 16, 3); got {units!r}"
+            )
         self.depth = depth
+        self.units = tuple(units)
+        # 3x3 convolutions: one stride-2 per stage and two per residual unit.
+        self.num_convolutions = len(STAGE_WIDTHS) + 2 * sum(self.units)
         self.input_size = input_size
         self.in_channels = in_channels
         layers: list[nn.Module] = []
         channels = in_channels
         height, width = input_size
         widths = [width * base_width // STAGE_WIDTHS[0] for width in STAGE_WIDTHS]
-        for width_out, units in zip(widths, UNITS_PER_STAGE[depth], strict=True):
+        for width_out, count in zip(widths, self.units, strict=True):
             layers += [conv3x3(channels, width_out, 2, init_std=None), nn.PReLU(width_out)]
-            layers += [ResidualUnit(width_out) for _ in range(units)]
+            layers += [ResidualUnit(width_out) for _ in range(count)]
             channels = width_out
             height, width = (height + 1) // 2, (width + 1) // 2
         self.body = nn.Sequential(*layers)

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from sphereface_lib.nets import (
+    RELEASED_SPHERE64_UNITS,
     STAGE_WIDTHS,
     UNITS_PER_STAGE,
     build_net,
@@ -21,10 +22,13 @@ PINNED_PARAMETERS = {
 }
 
 
-def derived_parameters(depth: int, in_channels: int = 3, fc_inputs: int = 512 * 7 * 6) -> int:
+def derived_parameters(
+    depth: int, in_channels: int = 3, fc_inputs: int = 512 * 7 * 6, units_per_stage=None
+) -> int:
     """Parameters from the paper's description: 3x3 convs with bias, channel-wise PReLU, fc5."""
     total, channels = 0, in_channels
-    for width, units in zip(STAGE_WIDTHS, UNITS_PER_STAGE[depth], strict=True):
+    units_per_stage = units_per_stage or UNITS_PER_STAGE[depth]
+    for width, units in zip(STAGE_WIDTHS, units_per_stage, strict=True):
         total += 9 * channels * width + width + width  # stride-2 conv, its bias, its PReLU
         total += units * 2 * (9 * width * width + width + width)
         channels = width
@@ -42,6 +46,39 @@ def test_layer_count_matches_the_name(depth):
     net = build_net(f"sphere{depth}", 512)
     convs = sum(isinstance(m, torch.nn.Conv2d) for m in net.modules())
     assert convs == depth  # the paper counts convolutional layers (4 stride-2 + 2 per unit)
+
+
+def test_sphereface_64_as_in_the_paper_and_as_released():
+    """make_spherenet.py, Table 2 and OpenSphere: (3, 8, 16, 3), 64 convolutions; the released
+    sphereface_64_model.prototxt: conv1_1-1_7, conv2_1-2_15, conv3_1-3_33, conv4_1-4_7, that is
+    (3, 7, 16, 3) units and 62 convolutions. Counts without the classifier (fc6)."""
+    paper = build_net("sphere64", 512)
+    released = build_net("sphere64_released", 512)
+    assert RELEASED_SPHERE64_UNITS == (3, 7, 16, 3)
+    convolutions_per_stage = [1 + 2 * units for units in RELEASED_SPHERE64_UNITS]
+    assert convolutions_per_stage == [7, 15, 33, 7]  # the prototxt's last conv of each stage
+    assert count_parameters(paper) == 48_200_512 == derived_parameters(64)
+    assert (
+        count_parameters(released)
+        == 47_905_088
+        == derived_parameters(64, units_per_stage=(3, 7, 16, 3))
+    )
+    one_unit_of_128 = 2 * (9 * 128 * 128 + 128 + 128)  # two convolutions and their PReLUs
+    assert count_parameters(paper) - count_parameters(released) == one_unit_of_128
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in paper.modules()) == 64
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in released.modules()) == 62
+    assert (paper.num_convolutions, released.num_convolutions) == (64, 62)
+    with torch.no_grad():
+        assert released(torch.zeros(1, 3, 112, 96)).shape == (1, 512)
+
+
+def test_units_must_be_four_counts():
+    from sphereface_lib.nets import SphereNet
+
+    with pytest.raises(ValueError, match="units must give a count >= 0"):
+        SphereNet(64, units=(3, 8, 16))
+    with pytest.raises(ValueError, match="units must give a count >= 0"):
+        SphereNet(64, units=(3, -1, 16, 3))
 
 
 @pytest.mark.parametrize("depth", [4, 20])
