@@ -160,6 +160,32 @@ glue_value(
 )
 
 # %% [markdown]
+# ### SphereFace-64 as released
+#
+# The depth rule above holds for the paper's Table 2, for the official generator
+# `train/code/make_spherenet.py` ({glue:text}`generator_units` residual units per stage) and
+# for OpenSphere's `sfnet64`, and the library's `sphere64` follows them. The SphereFace-64 model
+# the official repository *released* ({cite}`liu2017code`,
+# `train/model_lib/Sphereface-64/sphereface_64_model.prototxt`) is different: its second stage
+# has one residual unit fewer ({glue:text}`released_units`), so it has
+# {glue:text}`released_convolutions` convolutions, not 64, and {glue:text}`released_parameters`
+# parameters without the classifier against {glue:text}`generator_parameters` — one 128-wide
+# residual unit, {glue:text}`parameter_difference` parameters. The library builds it as
+# `sphere64_released`; the book trains neither.
+
+# %% tags=["hide-input"]
+released = summarize(build_net("sphere64_released", 512))
+generator = summarize(build_net("sphere64", 512))
+glue_value("generator_units", " / ".join(map(str, generator.units_per_stage)))
+glue_value("released_units", " / ".join(map(str, released.units_per_stage)))
+glue_value("released_convolutions", released.conv_layers)
+glue_value("released_parameters", f"{released.parameters:,}")
+glue_value("generator_parameters", f"{generator.parameters:,}")
+glue_value(
+    "parameter_difference", f"{generator.parameters - released.parameters:,}"
+)
+
+# %% [markdown]
 # ## The MNIST SphereFace-20 of the reference
 #
 # The TensorFlow reimplementation that chapter 2 compares with {cite}`yunyang2018sphereface`
@@ -306,6 +332,7 @@ rows = [
         PAPER,
     ],
     ["weight decay", f"{recipe.weight_decay:g}", SOLVER],
+    ["biases", recipe.bias_treatment, "official model file"],
     ["momentum", f"{recipe.momentum:g}", SOLVER],
     [
         "λ: base, γ, power, floor",
@@ -335,12 +362,16 @@ glue_value("casia_classes", f"{CASIA_WEBFACE_OFFICIAL_CLASSES:,}")
 # python -m sphereface_lib train --profile casia --data-root /path/to/data
 # ```
 #
-# (`--net sphere64` for the paper's deepest network). What still differs from the official
-# Caffe training: the library's SGD uses Nesterov momentum; the official margin layer also
-# rescales its gradient, renormalises the class weights in place on every forward pass, freezes
-# the biases of the residual convolutions and exempts the other biases from weight decay, and
-# starts its $\lambda$ counter at 1 rather than 0. Chapter 6 estimates what such a run costs on
-# a GPU; no such run is part of this book, which does not ship CASIA-WebFace.
+# (`--net sphere64` for the paper's deepest network). Like the official training files, the
+# preset counts $\lambda$'s iterations from 1 (the first batch trains with
+# $\lambda = 1000/1.12 \approx 892.9$) and treats the biases as they do (`bias_treatment =
+# "official"`): the biases of the residual convolutions are frozen at zero (`lr_mult: 0`), the
+# other biases learn at twice the rate without weight decay. The book's own runs, on MNIST and
+# on faces, train every parameter alike (`bias_treatment = "uniform"`). What still differs from
+# the official Caffe training: the library's SGD uses Nesterov momentum, and the official
+# margin layer rescales its gradient and renormalises the class weights in place on every
+# forward pass. Chapter 6 estimates what such a run costs on a GPU; no such run is part of this
+# book, which does not ship CASIA-WebFace.
 #
 # ## A training run small enough to watch
 #

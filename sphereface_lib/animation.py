@@ -296,3 +296,34 @@ def embedding_figure(
     frames.azimuths = np.full(len(snapshots.features), azimuth)
     frames.draw(index % len(snapshots.features), label)
     return frames.figure
+
+
+def embedding_still(
+    features: Any,
+    labels: Any,
+    weights: Any,
+    title: str,
+    class_names: Sequence[str] | None = None,
+    legend_title: str | None = "class",
+    label: str | None = None,
+    width_px: int = 400,
+    azimuth: float = -60.0,
+) -> Any:
+    """One embedding drawn like an animation frame (a pyplot figure): features (P, D) with
+    D = 2 or 3, their labels (P,) and the class weights (C, D) — e.g. a trained network's
+    features of a set of images rather than a run's snapshots."""
+    import torch
+
+    from sphereface_lib.train import Snapshots
+
+    features = torch.as_tensor(features)
+    still = Snapshots(
+        steps=torch.zeros(1),
+        epochs=torch.zeros(1),
+        features=features.unsqueeze(0),
+        weights=torch.as_tensor(weights).unsqueeze(0),
+        labels=torch.as_tensor(labels),
+    )
+    return embedding_figure(
+        still, title, class_names, legend_title, label=label, width_px=width_px, azimuth=azimuth
+    )

@@ -252,6 +252,43 @@ def verification_row(
     ]
 
 
+SUMMARY_COLUMNS = (
+    "head",
+    "official protocol (%)",
+    "plain protocol (%)",
+    "AUC",
+    "closed-set (%)",
+)
+
+
+def summary_row(name: str, result: Verification, closed_set_accuracy: float | None) -> list[str]:
+    """One row of :data:`SUMMARY_COLUMNS`: both protocols' mean ± std over folds (percent), the
+    area under the ROC curve, and the classification accuracy on the training people."""
+    protocols = [result.official, result.plain]
+    closed = "–" if closed_set_accuracy is None else f"{100 * closed_set_accuracy:.2f}"
+    return [
+        name,
+        *(f"{100 * kfold.mean:.2f} ± {100 * kfold.std:.2f}" for kfold in protocols),
+        f"{result.auc:.4f}",
+        closed,
+    ]
+
+
+def fold_rows(
+    results: Mapping[str, Verification], labels: Mapping[str, str], protocol: str = "official"
+) -> tuple[list[list[str]], list[str]]:
+    """Per-fold accuracies (percent) of ``protocol``: rows per result and the header."""
+    folds = next(iter(results.values())).protocol(protocol).folds
+    rows = [
+        [
+            labels.get(key, key),
+            *(f"{100 * value:.2f}" for value in result.protocol(protocol).accuracies),
+        ]
+        for key, result in results.items()
+    ]
+    return rows, ["head", *(f"fold {fold}" for fold in folds)]
+
+
 def verify_runs(
     runs: Mapping[str, RunResult],
     pairs: PairTensors,

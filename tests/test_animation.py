@@ -210,3 +210,21 @@ def test_the_gif_keeps_the_class_colours():
 def test_frame_durations_are_whole_hundredths():
     assert frame_durations(4, 0.18, 1.5) == [180, 180, 180, 1500]
     assert frame_durations(2, 0.001, 0.123) == [20, 120]  # browsers slow delays under 20 ms
+
+
+def test_a_still_embedding_draws_given_features_with_named_classes():
+    import matplotlib.pyplot as plt
+
+    from sphereface_lib.animation import embedding_still
+
+    generator = torch.Generator().manual_seed(0)
+    features = torch.randn(30, 3, generator=generator)
+    labels = torch.arange(30) % 6
+    weights = torch.randn(6, 3, generator=generator)
+    names = [f"person {k}" for k in range(6)]
+    figure = embedding_still(
+        features, labels, weights, "six people", names, "person", label="30 images"
+    )
+    texts = {text.get_text() for text in figure.findobj(plt.Text)}
+    assert {"six people", "30 images", "person", *names} <= texts
+    plt.close(figure)

@@ -10,11 +10,14 @@ from sphereface_lib.config import TrainConfig
 from sphereface_lib.data import PairTensors
 from sphereface_lib.face_experiments import (
     LAMBDA_FLOOR_FRACTION,
+    SUMMARY_COLUMNS,
     VERIFICATION_COLUMNS,
     Verification,
     face_config,
     face_net,
     floor_reaching_gamma,
+    fold_rows,
+    summary_row,
     training_flops,
     training_hours,
     verification_columns,
@@ -146,3 +149,24 @@ def test_verification_rows_for_one_or_both_protocols():
     ]  # fmt: skip
     with pytest.raises(ValueError, match="unknown protocol 'lfw'"):
         verification_columns(("lfw",))
+
+
+def test_summary_and_fold_rows_put_the_official_protocol_first():
+    result = Verification(
+        scores=torch.zeros(2),
+        same=torch.tensor([True, False]),
+        fold=torch.tensor([1, 2]),
+        official=kfold([0.99, 0.97]),
+        plain=kfold([0.96, 0.94]),
+        auc=0.995,
+    )
+    assert SUMMARY_COLUMNS[1:3] == ("official protocol (%)", "plain protocol (%)")
+    assert summary_row("A-Softmax (m=4)", result, 0.9) == [
+        "A-Softmax (m=4)", "98.00 ± 1.00", "95.00 ± 1.00", "0.9950", "90.00",
+    ]  # fmt: skip
+    assert summary_row("x", result, None)[-1] == "–"
+    rows, columns = fold_rows({"angular": result}, {"angular": "A-Softmax (m=4)"})
+    assert columns == ["head", "fold 1", "fold 2"]
+    assert rows == [["A-Softmax (m=4)", "99.00", "97.00"]]
+    rows, _ = fold_rows({"angular": result}, {}, protocol="plain")
+    assert rows == [["angular", "96.00", "94.00"]]
