@@ -133,3 +133,11 @@ def test_a_finished_folder_is_read_back_refused_or_retrained_with_force(
     assert main([*arguments, "--force"]) == 0
     assert "training {" in capsys.readouterr().err
     assert (tmp_path / "result.json").read_text() != record  # trained again (new timings)
+
+
+def test_a_data_root_that_is_a_file_is_one_line_even_with_download(tmp_path, capsys, monkeypatch):
+    (tmp_path / "data").write_text("")
+    monkeypatch.setenv("SPHEREFACE_DATA", str(tmp_path / "data"))
+    assert main(["data", "--download"]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a folder" in err and err.count("\n") == 1, err
