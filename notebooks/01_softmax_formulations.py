@@ -30,10 +30,12 @@
 profile = "smoke"  # "smoke" (CI: coarse grids) or "full" (the published book: dense grids)
 seed = 0
 device = "cpu"  # where the cross-check of the heads runs ("cuda" works as well)
-data_root = None  # unused: this chapter needs no data set
-cache_dir = None  # unused: nothing is trained in this chapter
+data_root: str | None = None  # unused: this chapter needs no data set
+cache_dir: str | None = None  # unused: nothing is trained in this chapter
 margins = [1, 2, 3, 4, 5]  # the integer angular margins m compared throughout
+grid_points: int | None
 grid_points = None  # size of the theta and cos(theta) grids of the checks; None: by profile
+circle_points: int | None
 circle_points = None  # points on the unit circle used to measure decision regions; None: by profile
 num_features = 256  # random 2-D features for the cross-check of the heads
 plot_margin = 4  # the m drawn in the 2-D decision-boundary figure (the paper's choice)

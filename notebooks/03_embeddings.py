@@ -41,8 +41,8 @@ embedding_dims = [2, 3]
 net = "mnist_small"  # or "mnist_sphere20", the SphereFace-20 of the reference (much slower)
 device = "auto"
 figures_dir = "figures"  # GIFs are written here, next to the executed notebook
-data_root = None
-cache_dir = None
+data_root: str | None = None
+cache_dir: str | None = None
 
 # %%
 from pathlib import Path

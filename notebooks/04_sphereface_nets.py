@@ -38,9 +38,9 @@ seed = 0
 device = "auto"  # the demo trains SphereFace-20 where CUDA is, the half-width SphereFace-4 on a CPU
 depths = [4, 10, 20, 36, 64]
 face_identity = "Colin_Powell"  # an LFW folder whose first image goes through SphereFace-20
-demo_epochs = None  # None: 8 for smoke, 12 for full
-data_root = None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
-cache_dir = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
+demo_epochs: int | None = None  # None: 8 for smoke, 12 for full
+data_root: str | None = None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
+cache_dir: str | None = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
 
 # %%
 import matplotlib.pyplot as plt

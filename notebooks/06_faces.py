@@ -39,12 +39,14 @@ seed = 0
 device = "auto"  # "auto": SphereFace-20 where CUDA is, else the half-width SphereFace-4 on the CPU
 heads = ["original", "modified", "angular"]
 margin = 4
+lfw_pairs_per_class: int | None
 lfw_pairs_per_class = None  # None: 300 same + 300 different pairs per fold for full, 50 for smoke
 att_folds = 5  # identity-disjoint folds of the 10 AT&T verification subjects (2 per fold)
 embedding_3d_heads = ["modified", "angular"]
+sustained_tflops: list[float]
 sustained_tflops = [10, 50, 200]  # assumed GPU throughputs for the cost estimate at the end
-data_root = None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
-cache_dir = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
+data_root: str | None = None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
+cache_dir: str | None = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
 
 # %% tags=["hide-input"]
 import math
