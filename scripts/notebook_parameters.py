@@ -227,7 +227,9 @@ def per_chapter(
                 example = parameter.default
                 if example is None:
                     example = parameter.kind.example()
-                typed = example if isinstance(example, str) else f"'{json.dumps(example)}'"
+                typed = example if isinstance(example, str) else json.dumps(example)
+                if any(character in str(typed) for character in " []{}\"'"):
+                    typed = f"'{typed}'"  # quoted for the shell
                 raise ParameterError(
                     f"parameter {name!r} takes {parameter.kind.describe()} (declared by "
                     f"{_stems(takers)}), got {json.dumps(value)}; for example -p {name} {typed}"

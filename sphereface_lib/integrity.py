@@ -120,7 +120,7 @@ def load_checked(path: str | os.PathLike[str], remedy: str) -> dict[str, Any]:
     except Exception as error:  # a damaged zip or pickle fails in many different ways
         raise CorruptFileError(
             f"{path} cannot be read ({type(error).__name__}: {_first_line(error)}); it is "
-            f"truncated or damaged. {remedy}"
+            f"truncated or damaged; {remedy}"
         ) from None
     if not isinstance(payload, dict):
         raise CorruptFileError(f"{path} does not hold what this library writes there; {remedy}")
@@ -164,7 +164,7 @@ def read_json_checked(path: str | os.PathLike[str], remedy: str) -> dict[str, An
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CorruptFileError(
             f"{path} cannot be read as JSON ({_first_line(error)}); it is truncated or "
-            f"damaged. {remedy}"
+            f"damaged; {remedy}"
         ) from None
     if not isinstance(record, dict):
         raise CorruptFileError(f"{path} does not hold a run record; {remedy}")

@@ -266,7 +266,7 @@ def _load_checkpoint(path: Path, config: TrainConfig) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        state = load_checked(path, "Delete it to start the run afresh.")
+        state = load_checked(path, "delete it to start the run afresh")
     except CorruptFileError as error:
         raise CheckpointError(str(error)) from None
     _check_checkpoint(state, config, path)

@@ -88,7 +88,7 @@ def test_checkpoint_of_another_configuration_is_refused(data_root, tmp_path):
 def test_corrupt_checkpoint_is_a_clear_error(data_root, tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"\x00not a checkpoint")
     with pytest.raises(
-        CheckpointError, match=r"checkpoint\.pt cannot be read .*damaged\. Delete it"
+        CheckpointError, match=r"checkpoint\.pt cannot be read .*damaged; delete it"
     ):
         train(tiny(), tmp_path, data_root, progress=False)
 
@@ -159,7 +159,7 @@ def test_the_same_configuration_reads_the_finished_run_back(data_root, tmp_path)
 def test_a_damaged_checkpoint_is_an_error_not_a_silent_resume(data_root, tmp_path):
     train(tiny(), tmp_path, data_root, progress=False, stop_at_step=2)
     flip_tensor_bytes(tmp_path / "checkpoint.pt")
-    with pytest.raises(CheckpointError, match=r"checkpoint\.pt is damaged: .*Delete it"):
+    with pytest.raises(CheckpointError, match=r"checkpoint\.pt is damaged: .*; delete it"):
         train(tiny(), tmp_path, data_root, progress=False)
 
 

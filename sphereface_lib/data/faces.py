@@ -103,9 +103,10 @@ def read_face(path: Path, transform: Callable[[Image.Image], torch.Tensor]) -> t
     try:
         return transform(image)
     except ValueError as error:
+        reason = str(error).split(";")[0]  # what is wrong, without advice for programmers
         raise DataFileError(
-            f"image {path} ({image.width}x{image.height}) does not fit the preprocessing: "
-            f"{error}. Replace it with the set's original image, or delete it to leave it out"
+            f"image {path} ({image.width}x{image.height}) does not fit the preprocessing "
+            f"({reason}); replace it with the set's original image, or delete it to leave it out"
         ) from None
 
 
