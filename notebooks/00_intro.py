@@ -21,17 +21,13 @@
 # labelled with their source.
 
 # %% tags=["parameters", "hide-input"]
-profile = "smoke"  # "smoke": a 2,048-image subset and 2 epochs; "full": the published book
-seeds = (
-    None  # None: the seeds of chapter 2 ([0, 1] for smoke, [0, 1, 2] for full)
-)
-net = (
-    "mnist_small"  # or "mnist_sphere20", the residual network of the reference
-)
+profile = "smoke"  # "smoke": CI's quick book; "full": the published book
+seeds: list[int] | None = None  # None: the seeds of chapter 2
+net = "mnist_small"  # or "mnist_sphere20", the reference's residual net
 device = "auto"
 workers = 2  # runs trained in parallel processes (one CPU thread each)
-data_root = None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
-cache_dir = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
+data_root: str | None = None  # None: $SPHEREFACE_DATA
+cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
 
 # %% tags=["hide-input"]
 from IPython.display import display

@@ -31,18 +31,14 @@
 # {doc}`../rerun` shows how to rebuild the chapter with other values.
 
 # %% tags=["parameters", "hide-input"]
-profile = "smoke"  # "smoke" (CI: coarse grids) or "full" (the published book: dense grids)
+profile = "smoke"  # "smoke": coarse grids (CI); "full": the published book
 seed = 0
-device = (
-    "cpu"  # where the cross-check of the heads runs ("cuda" works as well)
-)
-margins = [1, 2, 3, 4, 5]  # the integer angular margins m compared throughout
-grid_points = None  # size of the theta and cos(theta) grids of the checks; None: by profile
-circle_points = None  # points on the unit circle used to measure decision regions; None: by profile
+device = "cpu"  # where the heads' cross-check runs ("cuda" works too)
+margins = [1, 2, 3, 4, 5]  # the integer angular margins m compared
+grid_points: int | None = None  # theta and cos(theta) grids; None: by profile
+circle_points: int | None = None  # points on the circle; None: by profile
 num_features = 256  # random 2-D features for the cross-check of the heads
-plot_margin = (
-    4  # the m drawn in the 2-D decision-boundary figure (the paper's choice)
-)
+plot_margin = 4  # the m of the decision-boundary figure (the paper's)
 
 # %% tags=["hide-input"]
 import itertools

@@ -47,17 +47,17 @@
 #   classifier. Accuracies are percentages throughout the book.
 
 # %% tags=["parameters", "hide-input"]
-profile = "smoke"  # "smoke": a 2,048-image subset and 2 epochs; "full": the published book
+profile = "smoke"  # "smoke": 2,048 images, 2 epochs; "full": the book
 seed = 0  # seeds the notebook itself; the runs use `seeds`
-seeds = None  # None: [0, 1] for smoke, [0, 1, 2] for full
+seeds: list[int] | None = None  # None: [0, 1] (smoke), [0, 1, 2] (full)
 heads = ["original", "modified", "angular"]
 margin = 4
 embedding_dims = [2, 3]
-net = "mnist_small"  # or "mnist_sphere20", the SphereFace-20 of the reference (much slower)
+net = "mnist_small"  # or "mnist_sphere20", the reference's residual net
 device = "auto"
-workers = 2  # runs trained in parallel processes (one CPU thread each); 1: one run at a time
-data_root = None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
-cache_dir = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
+workers = 2  # runs trained in parallel processes (one CPU thread each)
+data_root: str | None = None  # None: $SPHEREFACE_DATA
+cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
 
 # %% tags=["hide-input"]
 import statistics

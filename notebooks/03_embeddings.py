@@ -34,16 +34,16 @@
 # a full circle during each animation, so the caps on the far side come into view.
 
 # %% tags=["parameters", "hide-input"]
-profile = "smoke"
+profile = "smoke"  # "smoke": CI's quick book; "full": the published book
 seed = 0  # the run shown (and the notebook's own seed)
 heads = ["original", "modified", "angular"]
 margin = 4
 embedding_dims = [2, 3]
-net = "mnist_small"  # or "mnist_sphere20", the SphereFace-20 of the reference
+net = "mnist_small"  # or "mnist_sphere20", the reference's residual net
 device = "auto"
-figures_dir = "figures"  # the GIFs are also written here, next to the notebook
-data_root = None
-cache_dir = None
+figures_dir = "figures"  # the GIFs are also written here
+data_root: str | None = None  # None: $SPHEREFACE_DATA
+cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
 
 # %% tags=["hide-input"]
 from sphereface_lib.experiments import grid, run_all

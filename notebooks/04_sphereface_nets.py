@@ -37,14 +37,14 @@
 # parameters are in the first folded cell; {doc}`../rerun` shows how to change them.
 
 # %% tags=["parameters", "hide-input"]
-profile = "smoke"  # "smoke" and "full" differ only in the length of the training demo
+profile = "smoke"  # "smoke" and "full" differ in the training demo only
 seed = 0
-device = "auto"  # the demo trains SphereFace-20 where CUDA is, the half-width SphereFace-4 on a CPU
+device = "auto"  # "auto": SphereFace-20 with CUDA, a half-width net on a CPU
 depths = [4, 10, 20, 36, 64]
-face_identity = "Colin_Powell"  # an LFW folder whose first image goes through SphereFace-20
-demo_epochs = None  # None: 8 for smoke, 12 for full
-data_root = None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
-cache_dir = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
+face_identity = "Colin_Powell"  # the LFW person shown going through the net
+demo_epochs: int | None = None  # None: 8 for smoke, 12 for full
+data_root: str | None = None  # None: $SPHEREFACE_DATA
+cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt

@@ -39,10 +39,10 @@
 # %% tags=["parameters"]
 profile = "smoke"  # "smoke": 2,048 training images and 2 epochs per run; "full": the book
 seed = 0  # seeds the notebook itself; the runs use `seeds`
+seeds: list[int] | None
 seeds = None  # None: [0] for smoke, [0, 1] for full: the high_dim sweep, m 1 and 4 in 2-D
-new_seeds = (
-    None  # None: the first of `seeds`: 2-D runs that chapter 2 does not train
-)
+new_seeds: list[int] | None = None  # None: the first of `seeds`
+margins: list[int] | None
 margins = None  # A-Softmax margins m; None: 1 to 5 (full) or [1, 4] (smoke); m of 1 is modified
 high_dim = 32  # the second feature dimension
 high_dim_epochs = 1
@@ -70,8 +70,12 @@ quantile = 0.99  # robust angle statistics ignore the 1 % of features furthest f
 convergence_accuracy = 0.9  # "converged": this accuracy on the snapshot images
 device = "auto"
 workers = 2  # runs trained in parallel processes (one CPU thread each)
-data_root = None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
-cache_dir = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
+data_root: str | None = (
+    None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
+)
+cache_dir: str | None = (
+    None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
+)
 figures_dir = "figures"  # GIFs are written here, next to the executed notebook
 
 # %% tags=["hide-input"]

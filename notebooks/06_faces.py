@@ -49,18 +49,12 @@ seed = 0
 device = "auto"  # "auto": SphereFace-20 where CUDA is, else the half-width SphereFace-4
 heads = ["original", "modified", "angular"]
 margin = 4
-lfw_pairs_per_class = (
-    None  # None: 300 same + 300 different per fold (full), 50 (smoke)
-)
-att_folds = 5  # identity-disjoint folds of the 10 AT&T verification subjects
+lfw_pairs_per_class: int | None = None  # None: 300 (full) or 50 (smoke)
+att_folds = 5  # identity-disjoint folds of the 10 AT&T test subjects
 embedding_3d_heads = ["modified", "angular"]
-sustained_tflops = [
-    10,
-    50,
-    200,
-]  # assumed GPU rates for the cost estimate at the end
-data_root = None  # None: $SPHEREFACE_DATA, else ~/.cache/sphereface/data
-cache_dir = None  # None: $SPHEREFACE_CACHE, else ~/.cache/sphereface/runs
+sustained_tflops: list[float] = [10, 50, 200]  # assumed GPU rates (cost)
+data_root: str | None = None  # None: $SPHEREFACE_DATA
+cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
 
 # %% tags=["hide-input"]
 import math

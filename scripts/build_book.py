@@ -25,6 +25,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import notebook_parameters
 import papermill
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,7 +237,6 @@ def main() -> int:
     arguments = parser.parse_args()
 
     os.environ.setdefault("SPHEREFACE_CACHE", str(ROOT / ".cache" / "runs"))
-    ensure_data(arguments.parameter)
     parameters: dict[str, object] = {"profile": arguments.profile}
     parameters.update({name: parse_value(value) for name, value in arguments.parameter})
     selected = [
@@ -248,12 +248,18 @@ def main() -> int:
         parser.error(
             f"no chapter matches {arguments.only}; chapters: {[c.name for c in chapters()]}"
         )
+    try:  # every -p name and value, and the data, before any chapter runs
+        chapter_parameters = notebook_parameters.per_chapter(selected, parameters, chapters())
+        ensure_data(arguments.parameter)
+    except ValueError as error:  # a ParameterError, or a DataFileError naming the file
+        print(f"build_book.py: error: {error}", file=sys.stderr)
+        return 2
     timings = {}
     cached_before = finished_runs()
     for source in selected:
         started = time.perf_counter()
-        print(f"executing {source.name} with {parameters}", flush=True)
-        execute(source, parameters, arguments.output_dir)
+        print(f"executing {source.name} with {chapter_parameters[source]}", flush=True)
+        execute(source, chapter_parameters[source], arguments.output_dir)
         timings[source.stem] = time.perf_counter() - started
         print(f"  {source.stem}: {timings[source.stem]:.0f} s", flush=True)
     trained = finished_runs() - cached_before

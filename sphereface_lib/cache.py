@@ -47,7 +47,11 @@ def train_or_load(
     data_root: str | os.PathLike[str] | None = None,
     progress: bool = True,
 ) -> RunResult:
-    """The finished run of ``config`` from the cache, training (or resuming) it when missing."""
+    """The finished run of ``config`` from the cache, training (or resuming) it when missing.
+
+    Damaged cache files are errors that name the file (never silently used); two processes
+    asking for the same run take turns, so it is trained once (see :func:`~.train.train`).
+    """
     run_dir = run_dir_for(config, cache_dir)
     if (run_dir / "result.json").exists():
         return load_result(run_dir)

@@ -93,8 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train one head and network on MNIST",
         description="Train one head on MNIST. Writes result.json (metrics and provenance), "
-        "snapshots.pt, test_features.pt and model.pt into --output; an interrupted run resumes "
-        "from the checkpoint there when the same command is run again.",
+        "snapshots.pt, test_features.pt and model.pt into --output; an interrupted run (Ctrl-C, "
+        "SIGTERM, --stop-at-step) resumes from the checkpoint there when the same command is "
+        "run again. A folder holding the finished run of the same settings is read back, not "
+        "trained again; one holding another configuration's run is refused.",
     )
     train.add_argument(
         "--profile",
@@ -125,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="checkpoint and stop after this many updates (run again to resume), e.g. to fit a "
         "time slot",
+    )
+    train.add_argument(
+        "--force",
+        action="store_true",
+        help="train again even if --output holds the finished run of these settings (a "
+        "finished run of other settings is never replaced)",
     )
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -168,8 +176,14 @@ def _add_data_arguments(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; every expected failure is one line on stderr, never a traceback.
+
+    Exit status: 0 done, 2 a setting, file or folder to fix, 1 a file that could not be
+    written, 130 / 143 interrupted by SIGINT / SIGTERM (resume by running the same command).
+    """
     arguments = build_parser().parse_args(argv)
     from sphereface_lib.data import DataFileError
+    from sphereface_lib.interrupts import TrainingInterrupted
 
     try:
         if arguments.command == "data":
@@ -178,6 +192,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DataFileError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except TrainingInterrupted as error:
+        print(str(error), file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted before training started; nothing was saved", file=sys.stderr)
+        return 130
 
 
 def _check_data(arguments: argparse.Namespace) -> int:
@@ -192,7 +215,8 @@ def _check_data(arguments: argparse.Namespace) -> int:
 
 def _train(arguments: argparse.Namespace) -> int:
     from sphereface_lib.cache import run_dir_for
-    from sphereface_lib.train import train
+    from sphereface_lib.run_folder import check_output_folder
+    from sphereface_lib.train import check_stop_at_step, finished_run, resolve_device, train
 
     overrides = {
         field.name: getattr(arguments, field.name)
@@ -200,22 +224,35 @@ def _train(arguments: argparse.Namespace) -> int:
         if getattr(arguments, field.name) is not None
     }
     config = preset(arguments.profile, **overrides)
+    # Checked again by train(); here so that an error comes before anything is printed.
+    check_stop_at_step(arguments.stop_at_step)
+    resolve_device(config.device)
     output = arguments.output or run_dir_for(config, Path("runs"))
+    check_output_folder(output)
     main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports
-    if main_process:
-        print(f"training {json.dumps(config.to_dict())}\noutput: {output}", file=sys.stderr)
-    result = train(
-        config,
-        output,
-        data_root=arguments.data_root,
-        progress=not arguments.no_progress,
-        download=arguments.download,
-        stop_at_step=arguments.stop_at_step,
-    )
+    result = finished_run(output, config, reuse=not arguments.force)
+    if result is not None:
+        if main_process:
+            print(
+                f"reading the finished run in {output} (--force trains it again)",
+                file=sys.stderr,
+            )
+    else:
+        if main_process:
+            print(f"training {json.dumps(config.to_dict())}\noutput: {output}", file=sys.stderr)
+        result = train(
+            config,
+            output,
+            data_root=arguments.data_root,
+            progress=not arguments.no_progress,
+            download=arguments.download,
+            stop_at_step=arguments.stop_at_step,
+            force=arguments.force,
+        )
     if not main_process:
         return 0
     if not result.complete:
-        print(f"stopped at step {arguments.stop_at_step}; run the same command to resume")
+        print(f"stopped at step {result.stopped_at}; run the same command to resume")
         return 0
     print(f"{'epoch':>5} {'train loss':>10} {'train acc':>9} {'test acc':>9} {'seconds':>8}")
     for row in result.metrics:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +13,44 @@ from sphereface_lib.data.training_sets import TRAINING_SET_INPUTS, TRAINING_SETS
 from sphereface_lib.heads import HEADS
 from sphereface_lib.margins import check_margin
 from sphereface_lib.nets import NET_INPUTS, NETS
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_count(name: str, value: object, minimum: int, none_allowed: bool = False) -> None:
+    """Raise ``ValueError`` unless ``value`` is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        if none_allowed:
+            kind += " or None"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+
+
+# Every real-valued setting: (allowed range in words, test, what to use instead). A run with a
+# value outside these ranges would fail (or silently not learn) only in the middle of training.
+NUMBER_RANGES: dict[str, tuple[str, Callable[[float], bool], str]] = {
+    "scale": ("> 0", lambda v: v > 0, "16 suits 10 classes in 2-D, the papers use 30 or 64"),
+    "additive_margin": ("> 0", lambda v: v > 0, "CosFace uses 0.35, ArcFace 0.5"),
+    "learning_rate": ("> 0", lambda v: v > 0, "the book trains at 0.1"),
+    "warmup_epochs": (">= 0", lambda v: v >= 0, "0 turns the warm-up off"),
+    "momentum": (
+        "in (0, 1)",
+        lambda v: 0 < v < 1,
+        "Nesterov SGD needs a momentum strictly between 0 and 1; the book uses 0.9",
+    ),
+    "weight_decay": (">= 0", lambda v: v >= 0, "0 turns it off, the official solver uses 5e-4"),
+    "grad_clip_norm": (
+        "> 0 or None",
+        lambda v: v > 0,
+        "give a positive norm such as 5, or None (--grad-clip-norm none) not to clip",
+    ),
+    "lambda_base": (">= 0", lambda v: v >= 0, "the official annealing starts at 1000"),
+    "lambda_gamma": (">= 0", lambda v: v >= 0, "official 0.12; 0 keeps lambda at lambda_base"),
+    "lambda_power": ("> 0", lambda v: v > 0, "the official annealing uses 1"),
+    "lambda_min": (">= 0", lambda v: v >= 0, "official 5; 0 ends at pure A-Softmax"),
+}
 
 
 @dataclass(frozen=True)
@@ -74,34 +115,52 @@ class TrainConfig:
                 f"{self.dataset!r} has {TRAINING_SET_INPUTS[self.dataset]}; use an mnist_* "
                 "network for digits and a sphere* network for faces"
             )
-        positive = ("embedding_dim", "epochs", "batch_size", "snapshot_frames")
-        for name in positive:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        object.__setattr__(self, "lr_milestones", tuple(int(m) for m in self.lr_milestones))
+        for name in ("embedding_dim", "epochs", "batch_size", "snapshot_frames"):
+            _check_count(name, getattr(self, name), minimum=1)
+        for name in ("snapshot_points", "seed"):
+            _check_count(name, getattr(self, name), minimum=0)
+        for name in ("max_steps", "train_limit", "test_limit"):
+            if getattr(self, name) is not None:
+                _check_count(name, getattr(self, name), minimum=1, none_allowed=True)
         if self.bias_treatment not in ("uniform", "official"):
             raise ValueError(
                 f"bias_treatment must be 'uniform' or 'official', got {self.bias_treatment!r}"
             )
         if self.lr_schedule not in ("cosine", "steps"):
             raise ValueError(f"lr_schedule must be 'cosine' or 'steps', got {self.lr_schedule!r}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"max_steps must be None or a positive count, got {self.max_steps}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
-        if self.lambda_min < 0 or self.lambda_base < 0:
-            raise ValueError("lambda_base and lambda_min must be >= 0")
-        if self.snapshot_points < 0:
-            raise ValueError(f"snapshot_points must be >= 0, got {self.snapshot_points}")
-        if self.seed < 0:
-            raise ValueError(f"seed must be >= 0, got {self.seed}")
-        for name in ("train_limit", "test_limit"):
+        if not isinstance(self.lr_milestones, tuple | list):
+            raise ValueError(
+                f"lr_milestones must be a sequence of update numbers, got {self.lr_milestones!r}"
+            )
+        for milestone in self.lr_milestones:
+            _check_count("every entry of lr_milestones", milestone, minimum=1)
+        object.__setattr__(self, "lr_milestones", tuple(int(m) for m in self.lr_milestones))
+        for name, (rule, allowed, advice) in NUMBER_RANGES.items():
             value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be None (all images) or a positive count")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
+            if name == "grad_clip_norm" and value is None:
+                continue
+            if not _is_real(value) or not math.isfinite(value) or not allowed(value):
+                raise ValueError(f"{name} must be a finite number {rule}, got {value!r}; {advice}")
+        if self.head == "cosface" and self.additive_margin >= 2:
+            raise ValueError(
+                f"additive_margin of the cosface head must lie in (0, 2), got "
+                f"{self.additive_margin!r}; the CosFace paper uses 0.35"
+            )
+        if self.head == "arcface" and self.additive_margin >= math.pi / 2:
+            raise ValueError(
+                f"additive_margin of the arcface head must lie in (0, pi/2) radians, got "
+                f"{self.additive_margin!r}; the ArcFace paper uses 0.5"
+            )
+        for name in ("augment", "shard_head"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not isinstance(self.device, str) or not re.fullmatch(
+            r"auto|cpu|cuda(:[0-9]+)?", self.device
+        ):
+            raise ValueError(
+                f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N' (N a GPU number), got "
+                f"{self.device!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON values (milestones as a list), equal to the run record's copy."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import statistics
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from typing import Any
 
 from sphereface_lib.cache import run_dir_for, train_or_load
 from sphereface_lib.config import TrainConfig, preset
+from sphereface_lib.interrupts import TrainingInterrupted, stop_all_runs
 from sphereface_lib.pages import percent, run_label
 from sphereface_lib.progress import progress_bar
 from sphereface_lib.sources import REFERENCE_2D_ACCURACY
@@ -70,6 +73,17 @@ def _train_one(arguments: tuple[TrainConfig, Any, Any]) -> RunResult:
     return train_or_load(config, cache_dir, data_root, progress=False)
 
 
+def _start_worker(stop: Any) -> None:
+    """In a worker process, Ctrl-C is left to the parent, which asks for a stop via ``stop``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def stop_when_asked() -> None:
+        stop.wait()
+        stop_all_runs()
+
+    threading.Thread(target=stop_when_asked, daemon=True).start()
+
+
 def run_all(
     configs: Sequence[TrainConfig],
     cache_dir: str | os.PathLike[str] | None = None,
@@ -80,15 +94,32 @@ def run_all(
     """Train-or-load every configuration; ``workers`` > 1 trains in parallel processes.
 
     The progress bar shows only when something is to be trained: reading finished runs back
-    prints nothing (so a notebook rerun on a warm cache has the same outputs).
+    prints nothing (so a notebook rerun on a warm cache has the same outputs). Ctrl-C (or
+    interrupting the notebook's kernel) stops the runs in progress at the end of their current
+    step with a checkpoint, starts no other, and raises
+    :class:`~sphereface_lib.interrupts.TrainingInterrupted`; calling again resumes.
     """
     to_train = [c for c in configs if not (run_dir_for(c, cache_dir) / "result.json").exists()]
     progress = progress and bool(to_train)
     if workers <= 1:
         return [train_or_load(c, cache_dir, data_root, progress=progress) for c in configs]
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    context = get_context("spawn")
+    stop = context.Event()
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(stop,)
+    )
+    try:
         jobs = pool.map(_train_one, [(c, cache_dir, data_root) for c in configs])
         return list(progress_bar(jobs, total=len(configs), desc="runs", enabled=progress))
+    except KeyboardInterrupt:  # in this process, or a worker's TrainingInterrupted
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise TrainingInterrupted(
+            "interrupted: the runs in progress stopped at the end of a step and saved a "
+            "checkpoint; run the same cell or command again to resume them"
+        ) from None
+    finally:
+        pool.shutdown(wait=True)
 
 
 @dataclass(frozen=True)

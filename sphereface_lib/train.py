@@ -2,23 +2,28 @@
 
 A run writes into its output folder:
 
-- ``checkpoint.pt`` while it runs (every epoch, on Ctrl-C, at ``stop_at_step``), removed at the end;
+- ``checkpoint.pt`` while it runs (every epoch, on Ctrl-C or SIGTERM, at ``stop_at_step``),
+  removed at the end;
 - ``result.json``: configuration, metrics per epoch, timings, versions (the provenance record);
 - ``snapshots.pt``: features of ``snapshot_points`` test images and the class weights, several
   times per epoch, for the animations; ``test_features.pt``: final features of the test set;
 - ``model.pt``: the final network and head weights.
 
-Checkpoints are read with ``torch.load(weights_only=True)``. The data order and augmentation of a
-step are drawn from generators seeded by (seed, epoch) and (seed, step), so a run resumed from
-any checkpoint ends bit-identical to an uninterrupted one on the same machine.
+Every file carries a checksum of its content and is written atomically
+(:mod:`sphereface_lib.integrity`); files are read with ``torch.load(weights_only=True)`` and
+checked. The data order and augmentation of a step are drawn from generators seeded by
+(seed, epoch) and (seed, step), so a run resumed from any checkpoint ends bit-identical to an
+uninterrupted one on the same machine. Ctrl-C and SIGTERM stop a run at the end of the current
+step (:mod:`sphereface_lib.interrupts`). The folder is checked and locked while a run uses it
+(:mod:`sphereface_lib.run_folder`): a finished run is never overwritten by another
+configuration, and a finished run of the same configuration is read back, not trained again.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import sys
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from sphereface_lib import __version__, hardware
+from sphereface_lib import __version__, hardware, run_folder
 from sphereface_lib.config import TrainConfig
 from sphereface_lib.data.faces import random_horizontal_flip
 from sphereface_lib.data.lazy import LazyFaceImages, take
@@ -44,6 +49,20 @@ from sphereface_lib.distributed import (
     sharded_predictions,
 )
 from sphereface_lib.heads import MarginHead, build_head
+from sphereface_lib.integrity import (
+    CorruptFileError,
+    load_checked,
+    read_json_checked,
+    remove_partial_files,
+    save_checked,
+    write_json_checked,
+)
+from sphereface_lib.interrupts import (
+    StopSignals,
+    TrainingInterrupted,
+    signal_name,
+    stopping_all_runs,
+)
 from sphereface_lib.margins import annealed_lambda
 from sphereface_lib.nets import build_net
 from sphereface_lib.optim import build_optimizer, set_learning_rate
@@ -86,6 +105,7 @@ class RunResult:
     test_features: torch.Tensor | None = None
     test_labels: torch.Tensor | None = None
     record: dict[str, Any] = field(default_factory=dict)
+    stopped_at: int | None = None  # the updates done, for a run stopped early
 
     @property
     def final_test_accuracy(self) -> float:
@@ -95,7 +115,7 @@ class RunResult:
         """The trained network and (unsharded) head, on the CPU, in eval mode."""
         if self.run_dir is None or not (self.run_dir / "model.pt").exists():
             raise FileNotFoundError("this result has no saved model (was the run complete?)")
-        state = torch.load(self.run_dir / "model.pt", map_location="cpu", weights_only=True)
+        state = load_checked(self.run_dir / "model.pt", _retrain_remedy(self.run_dir))
         config = self.config.replace(shard_head=False)  # checkpoints hold every class
         net, head = build_model(config, num_classes=state["head"]["weight"].shape[0])
         net.load_state_dict(state["net"])
@@ -104,11 +124,33 @@ class RunResult:
 
 
 def resolve_device(name: str) -> torch.device:
+    """The device of ``name`` ("auto", "cpu", "cuda", "cuda:N"); an error if it is not here."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} was requested but CUDA is not available here")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {name!r} was requested but CUDA is not available here; use device "
+                "'cpu', or 'auto' to take a GPU when there is one"
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {name!r} was requested but this machine has "
+                f"{torch.cuda.device_count()} GPU(s); use cuda:0 to cuda:"
+                f"{torch.cuda.device_count() - 1}"
+            )
+    return device
+
+
+def check_stop_at_step(stop_at_step: object) -> None:
+    if stop_at_step is None:
+        return
+    if isinstance(stop_at_step, bool) or not isinstance(stop_at_step, int) or stop_at_step < 1:
+        raise ValueError(
+            f"stop_at_step must be a positive number of updates, got {stop_at_step!r}; the run "
+            "stops after that many updates and resumes when started again"
+        )
 
 
 def head_options(config: TrainConfig) -> dict[str, Any]:
@@ -231,24 +273,18 @@ def _load_checkpoint(path: Path, config: TrainConfig) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        reason = (str(error).strip().splitlines() or [""])[0][:160]
-        raise CheckpointError(
-            f"{path} cannot be read as a checkpoint ({type(error).__name__}: {reason}); it is "
-            "truncated or not a sphereface checkpoint. Delete it to start the run afresh."
-        ) from None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path} is not a sphereface checkpoint; delete it to start afresh")
+        state = load_checked(path, "delete it to start the run afresh")
+    except CorruptFileError as error:
+        raise CheckpointError(str(error)) from None
     _check_checkpoint(state, config, path)
     return state
 
 
-def _save_atomically(payload: Any, path: Path) -> None:
-    # Write then rename, so a crash while saving never leaves a half-written checkpoint.
-    partial = path.with_suffix(path.suffix + ".partial")
-    torch.save(payload, partial)
-    os.replace(partial, path)
+def _retrain_remedy(run_dir: Path) -> str:
+    return (
+        f"delete the folder {run_dir} (or train with force=True, --force on the command line) "
+        "to train the run again"
+    )
 
 
 class _NetAndHead(nn.Module):
@@ -300,6 +336,7 @@ class _Run:
         self.frame_steps = _snapshot_steps(self.total_steps, config.snapshot_frames)
         self._order_epoch, self._order = -1, torch.empty(0, dtype=torch.long)
         self.step = 0
+        self.saved_step = 0  # the step of the state on disk (a fresh start needs no file)
         self.metrics: list[dict[str, float]] = []
         self.frames: dict[str, list[torch.Tensor]] = {"steps": [], "features": [], "weights": []}
         self.running = self._fresh_running()
@@ -513,7 +550,7 @@ class _Run:
         return state
 
     def save_checkpoint(self) -> None:
-        if self.checkpoint_path is None:
+        if self.checkpoint_path is None or self.step == self.saved_step:
             return
         head_state, optimizer_state = self._head_state(), self._optimizer_state()
         # The epoch's running sums of all ranks, so that a resumed run reports the same.
@@ -521,7 +558,7 @@ class _Run:
         running = dict(zip(keys, self.context.sum([self.running[k] for k in keys]), strict=True))
         running["seconds"] = self.running["seconds"]
         if self.context.is_main:
-            _save_atomically(
+            save_checked(
                 {
                     "format_version": FORMAT_VERSION,
                     "config": self.config.to_dict(),
@@ -535,6 +572,7 @@ class _Run:
                 },
                 self.checkpoint_path,
             )
+        self.saved_step = self.step
         self.context.barrier()
 
     def load_checkpoint(self) -> bool:
@@ -557,6 +595,7 @@ class _Run:
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.metrics = state["step"], state["metrics"]
         self.running, self.frames = state["running"], state["frames"]
+        self.saved_step = self.step
         # The saved sums are those of all ranks: the main process carries them on.
         if not self.context.is_main:
             self.running = self._fresh_running()
@@ -566,44 +605,89 @@ class _Run:
     # -- the loop ----------------------------------------------------------------------
 
     def run(self, stop_at_step: int | None) -> RunResult:
+        """Train to the end (or to ``stop_at_step``); Ctrl-C and SIGTERM stop at a step's end."""
+        with StopSignals() as signals:
+            try:
+                result = self._loop(stop_at_step, signals)
+            except TrainingInterrupted:
+                raise
+            except KeyboardInterrupt:
+                # Raised inside a step (the handlers could not be installed): the state in
+                # memory may be half-updated, so the last checkpoint stays as it is.
+                self.bar.close()
+                raise TrainingInterrupted(self._interrupted(signal.SIGINT, saved=False)) from None
+            if signals.requested is not None and result.complete:
+                raise TrainingInterrupted(
+                    f"interrupted by {signal_name(signals.requested)} while writing the results "
+                    f"of {self.label}; the run is finished"
+                    + (f" and saved in {self.run_dir}" if self.run_dir is not None else ""),
+                    signals.requested,
+                )
+            return result
+
+    def _interrupted(self, number: int, saved: bool) -> str:
+        """The one line that says where a run stopped and how to resume it."""
+        where = f"{signal_name(number)} at step {self.step}/{self.total_steps} ({self.label})"
+        if self.checkpoint_path is None:
+            return f"interrupted by {where}; no output folder, so nothing was saved"
+        if saved and self.saved_step == self.step and self.step > 0:
+            return (
+                f"interrupted by {where}; checkpoint saved to {self.checkpoint_path}. Run the "
+                "same command (or call) again to resume."
+            )
+        if self.saved_step == 0:
+            return f"interrupted by {where}; nothing was saved. Run it again to start afresh."
+        return (
+            f"interrupted by {where}; the checkpoint of step {self.saved_step} in "
+            f"{self.checkpoint_path} is kept. Run the same command (or call) again to resume."
+        )
+
+    def _stop_requested(self, signals: StopSignals) -> int | None:
+        """The signal that asks this run to stop; every rank agrees (a collective)."""
+        requested = signals.requested
+        if not self.context.enabled:
+            return requested
+        anyone = self.context.sum([1.0 if requested is not None else 0.0])[0] > 0
+        return (requested or signal.SIGINT) if anyone else None
+
+    def _loop(self, stop_at_step: int | None, signals: StopSignals) -> RunResult:
         if not self.load_checkpoint():
             self.record_frame()
         self.model.train()
-        try:
-            while self.step < self.total_steps:
-                if stop_at_step is not None and self.step >= stop_at_step:
-                    self.save_checkpoint()
-                    self.bar.close()
-                    return RunResult(
-                        self.config, self.metrics, complete=False, run_dir=self.run_dir
-                    )
-                started = time.perf_counter()
-                loss = self.train_step()
-                self.step += 1
-                self.running["seconds"] += time.perf_counter() - started
-                self.bar.update(1)
-                if not math.isfinite(loss):
-                    self.save_checkpoint()
-                    raise FloatingPointError(
-                        f"the training loss became {loss} at step {self.step} ({self.label}); "
-                        "lower learning_rate or raise lambda_min. The last checkpoint is kept."
-                    )
-                index = (self.step - 1) % self.steps_per_epoch + 1
-                if self.step in self.frame_steps:
-                    self.record_frame()
-                if index == self.steps_per_epoch or self.step == self.total_steps:
-                    self.end_epoch()
-                    self.save_checkpoint()
-        except KeyboardInterrupt:
-            self.save_checkpoint()
-            self.bar.close()
-            where = f" to {self.checkpoint_path}" if self.checkpoint_path else " (no folder: lost)"
-            print(
-                f"\ninterrupted at step {self.step}/{self.total_steps}; checkpoint saved{where}. "
-                "Run the same command again to resume.",
-                file=sys.stderr,
-            )
-            raise
+        while self.step < self.total_steps:
+            # Here the state is consistent: no update is half-done, the epoch's work is done.
+            requested = self._stop_requested(signals)
+            if requested is not None:
+                self.save_checkpoint()
+                self.bar.close()
+                raise TrainingInterrupted(self._interrupted(requested, saved=True), requested)
+            if stop_at_step is not None and self.step >= stop_at_step:
+                self.save_checkpoint()
+                self.bar.close()
+                return RunResult(
+                    self.config,
+                    self.metrics,
+                    complete=False,
+                    run_dir=self.run_dir,
+                    stopped_at=self.step,
+                )
+            started = time.perf_counter()
+            loss = self.train_step()
+            self.step += 1
+            self.running["seconds"] += time.perf_counter() - started
+            self.bar.update(1)
+            if not math.isfinite(loss):
+                self.save_checkpoint()
+                raise FloatingPointError(
+                    f"the training loss became {loss} at step {self.step} ({self.label}); "
+                    "lower learning_rate or raise lambda_min. The last checkpoint is kept."
+                )
+            index = (self.step - 1) % self.steps_per_epoch + 1
+            if self.step in self.frame_steps:
+                self.record_frame()
+            if index == self.steps_per_epoch or self.step == self.total_steps:
+                self.end_epoch()
+                self.save_checkpoint()
         self.bar.close()
         return self.finish()
 
@@ -648,17 +732,17 @@ class _Run:
             record=record,
         )
         if self.run_dir is not None and self.context.is_main:
-            torch.save(
+            save_checked(
                 {"net": self.net.state_dict(), "head": head_state}, self.run_dir / "model.pt"
             )
             if snapshots is not None:
-                torch.save(snapshots.__dict__, self.run_dir / "snapshots.pt")
-            torch.save(
+                save_checked(snapshots.__dict__, self.run_dir / "snapshots.pt")
+            save_checked(
                 {"features": test_features, "labels": result.test_labels},
                 self.run_dir / "test_features.pt",
             )
             # result.json last: its presence marks the run as complete for the cache.
-            (self.run_dir / "result.json").write_text(json.dumps(record, indent=2) + "\n")
+            write_json_checked(record, self.run_dir / "result.json")
             (self.run_dir / "checkpoint.pt").unlink(missing_ok=True)
         self.context.barrier()
         return result
@@ -671,18 +755,32 @@ def train(
     progress: bool = True,
     download: bool = False,
     stop_at_step: int | None = None,
+    force: bool = False,
 ) -> RunResult:
-    """Train ``config``; resume from ``output_dir/checkpoint.pt`` when one is there.
+    """Train ``config`` into ``output_dir``, resuming from its checkpoint when one is there.
+
+    A folder holding the finished run of ``config`` gives that run back (``force=True`` trains
+    it again); a finished run of another configuration is refused (:class:`RunFolderError`).
+    Every setting, the device and the folder are checked before anything is written. Another
+    process training into the same folder is waited for. Ctrl-C or SIGTERM stop the run at the
+    end of the current step with a checkpoint (:class:`TrainingInterrupted`).
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) every process runs this same call: each trains on
     its part of every global batch, and only rank 0 writes files. ``stop_at_step`` checkpoints
     and returns an incomplete result once that many updates are done, as an interruption
     would; calling again with the same folder resumes.
     """
+    check_stop_at_step(stop_at_step)
+    device = resolve_device(config.device)
     run_dir = Path(output_dir) if output_dir is not None else None
     if run_dir is not None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    context, device = from_environment(resolve_device(config.device))
+        run_folder.check_output_folder(run_dir)
+        finished = finished_run(run_dir, config, reuse=not force)
+        if finished is not None:
+            return finished
+    if stopping_all_runs():
+        raise TrainingInterrupted("run not started: this process was interrupted")
+    context, device = from_environment(device)
     data = load_training_data(
         config.dataset,
         data_root,
@@ -691,26 +789,57 @@ def train(
         download,
         progress and context.is_main,
     )
-    return _Run(config, run_dir, data, device, context, progress).run(stop_at_step)
+    if run_dir is None:
+        return _Run(config, None, data, device, context, progress).run(stop_at_step)
+    with run_folder.locked(run_dir, context):
+        # Another process may have finished this run while this one waited for the lock.
+        finished = finished_run(run_dir, config, reuse=not force)
+        if finished is not None:
+            return finished
+        if context.is_main:
+            remove_partial_files(run_dir)  # left by a process killed while writing
+        return _Run(config, run_dir, data, device, context, progress).run(stop_at_step)
+
+
+def finished_run(run_dir: Path, config: TrainConfig, reuse: bool = True) -> RunResult | None:
+    """The finished run of ``config`` in ``run_dir`` (None if none, or if not ``reuse``).
+
+    A finished run of another configuration there is an error, whatever ``reuse`` says.
+    """
+    record_path = run_dir / "result.json"
+    if not record_path.exists():
+        return None
+    record = read_json_checked(record_path, _retrain_remedy(run_dir))
+    run_folder.check_same_configuration(record.get("config"), config, run_dir)
+    return load_result(run_dir) if reuse else None
 
 
 def load_result(run_dir: str | os.PathLike[str]) -> RunResult:
-    """Read a finished run back from its folder (see the module docstring for the files)."""
+    """Read a finished run back from its folder (see the module docstring for the files).
+
+    Every file is checked against its checksum: a damaged one raises
+    :class:`~sphereface_lib.integrity.CorruptFileError`, naming the file and what to do.
+    """
     run_dir = Path(run_dir)
     record_path = run_dir / "result.json"
     if not record_path.exists():
         raise FileNotFoundError(f"{run_dir} holds no finished run (no result.json)")
-    record = json.loads(record_path.read_text())
-    config = TrainConfig.from_dict(record["config"])
+    remedy = _retrain_remedy(run_dir)
+    record = read_json_checked(record_path, remedy)
+    try:
+        config = TrainConfig.from_dict(record["config"])
+        metrics = record["metrics"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise CorruptFileError(
+            f"{record_path} is not a run record this library can read ({error}); {remedy}"
+        ) from None
     snapshots = None
     if (run_dir / "snapshots.pt").exists():
-        snapshots = Snapshots(
-            **torch.load(run_dir / "snapshots.pt", map_location="cpu", weights_only=True)
-        )
-    finals = torch.load(run_dir / "test_features.pt", map_location="cpu", weights_only=True)
+        snapshots = Snapshots(**load_checked(run_dir / "snapshots.pt", remedy))
+    finals = load_checked(run_dir / "test_features.pt", remedy)
     return RunResult(
         config,
-        record["metrics"],
+        metrics,
         complete=True,
         run_dir=run_dir,
         snapshots=snapshots,

@@ -2,10 +2,12 @@
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 
 import pytest
+import torch
 
 from sphereface_lib.cli import FIELD_HELP, main
 from sphereface_lib.config import TrainConfig
@@ -90,3 +92,85 @@ def test_boolean_flags_parse(value, tmp_path):
 
     parsed = build_parser().parse_args(["train", "--augment", value])
     assert parsed.augment is (value == "true")
+
+
+# (arguments, what the one-line error says): the settings of issue 13 that trained, crashed in
+# the middle of training or left an empty folder behind.
+BAD_ARGUMENTS = [
+    (["--grad-clip-norm", "0"], "grad_clip_norm must be a finite number > 0 or None, got 0.0"),
+    (["--grad-clip-norm", "-1"], "grad_clip_norm must be a finite number > 0 or None"),
+    (["--lambda-gamma", "-1"], "lambda_gamma must be a finite number >= 0, got -1.0"),
+    (["--lambda-gamma", "-0.3", "--lambda-power", "0.5"], "lambda_gamma must be a finite"),
+    (["--lambda-power", "0"], "lambda_power must be a finite number > 0"),
+    (["--learning-rate", "nan"], "learning_rate must be a finite number > 0, got nan"),
+    (["--warmup-epochs", "-1"], "warmup_epochs must be a finite number >= 0"),
+    (["--stop-at-step", "-5"], "stop_at_step must be a positive number of updates, got -5"),
+    (["--stop-at-step", "0"], "stop_at_step must be a positive number of updates, got 0"),
+    (["--momentum", "-1"], "momentum must be a finite number in (0, 1)"),
+    (["--epochs", "0"], "epochs must be a positive integer, got 0"),
+    (["--device", "cuda:7"], "device 'cuda:7' was requested but"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "message"), BAD_ARGUMENTS)
+def test_a_bad_setting_is_one_line_before_anything_is_made(arguments, message, tmp_path, capsys):
+    output = tmp_path / "run"
+    code = main(["train", "--profile", "smoke", *arguments, "--output", str(output)])
+    err = capsys.readouterr().err
+    assert code == 2 and err == f"error: {err[7:]}" and message in err, err
+    assert err.count("\n") == 1, err
+    assert not output.exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_on_a_machine_without_it_leaves_no_folder(tmp_path, capsys):
+    assert main(["train", "--device", "cuda", "--output", str(tmp_path / "run")]) == 2
+    assert "CUDA is not available here" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_output_folders_are_one_line_errors(tmp_path, capsys, monkeypatch):
+    (tmp_path / "a-file").write_text("")
+    cases = [
+        (tmp_path / "a-file", "a-file is a file"),
+        (tmp_path / "a-file" / "run", "cannot be created: "),
+    ]
+    for output, message in cases:
+        assert main(["train", "--profile", "smoke", "--output", str(output)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    (tmp_path / "read-only").mkdir()
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # root could write anyway
+    assert main(["train", "--output", str(tmp_path / "read-only")]) == 2
+    assert "read-only is not writable" in capsys.readouterr().err
+
+
+def test_a_finished_folder_is_read_back_refused_or_retrained_with_force(
+    data_root, tmp_path, capsys
+):
+    arguments = [
+        "train", "--profile", "smoke", "--train-limit", "256", "--test-limit", "100",
+        "--epochs", "1", "--data-root", str(data_root), "--output", str(tmp_path),
+        "--no-progress",
+    ]  # fmt: skip
+    assert main(arguments) == 0
+    record = (tmp_path / "result.json").read_text()
+    capsys.readouterr()
+    assert main(arguments) == 0
+    captured = capsys.readouterr()
+    assert "reading the finished run" in captured.err and "final test accuracy" in captured.out
+    assert main([*arguments, "--margin", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "another configuration (margin: 4 there, 2 asked)" in err and err.count("\n") == 1
+    assert (tmp_path / "result.json").read_text() == record
+    assert main([*arguments, "--force"]) == 0
+    assert "training {" in capsys.readouterr().err
+    assert (tmp_path / "result.json").read_text() != record  # trained again (new timings)
+
+
+def test_a_data_root_that_is_a_file_is_one_line_even_with_download(tmp_path, capsys, monkeypatch):
+    (tmp_path / "data").write_text("")
+    monkeypatch.setenv("SPHEREFACE_DATA", str(tmp_path / "data"))
+    assert main(["data", "--download"]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a folder" in err and err.count("\n") == 1, err

@@ -2,7 +2,11 @@
 
 import json
 import math
+import os
+import signal
 import statistics
+import threading
+import time
 
 import pytest
 
@@ -11,9 +15,11 @@ from sphereface_lib.experiments import (
     FULL_EPOCHS,
     accuracy_rows,
     grid,
+    run_all,
     summarize,
     write_run_records,
 )
+from sphereface_lib.interrupts import TrainingInterrupted
 from sphereface_lib.train import RunResult
 
 
@@ -74,3 +80,34 @@ def test_run_records_hold_every_run_and_the_context(tmp_path):
     assert payload["commit"] == "abc123"
     assert [run["config"]["seed"] for run in payload["runs"]] == [0, 1, 2]
     assert payload["runs"][2]["final_test_accuracy"] == pytest.approx(0.982)
+
+
+@pytest.mark.slow
+def test_an_interrupt_stops_parallel_runs_with_checkpoints_and_a_rerun_finishes(
+    data_root, tmp_path
+):
+    """Chapter 2 trains in worker processes: interrupting the notebook (SIGINT to this
+    process, as a kernel interrupt) stops every run at a step with a checkpoint."""
+    configs = [
+        preset(
+            "smoke", seed=seed, epochs=6, train_limit=384, test_limit=100, snapshot_points=10,
+            device="cpu",
+        )
+        for seed in (0, 1)
+    ]  # fmt: skip
+    cache = tmp_path / "cache"
+
+    def interrupt_once_a_checkpoint_is_written():
+        deadline = time.monotonic() + 240
+        while not list(cache.glob("*/checkpoint.pt")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_a_checkpoint_is_written, daemon=True).start()
+    with pytest.raises(TrainingInterrupted, match="saved a checkpoint; run the same cell"):
+        run_all(configs, cache, data_root, workers=2, progress=False)
+    assert list(cache.glob("*/checkpoint.pt"))
+    assert not list(cache.glob("*/result.json")), "the runs stopped before their end"
+    results = run_all(configs, cache, data_root, workers=1, progress=False)  # resumes
+    assert [r.complete for r in results] == [True, True]
+    assert [len(r.metrics) for r in results] == [6, 6]

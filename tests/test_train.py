@@ -1,12 +1,20 @@
-"""The training loop: determinism, exact resume, checkpoints, snapshots and the run record."""
+"""The training loop: determinism, exact resume, checkpoints, snapshots and the run record;
+output folders that are never overwritten, damaged files, bad settings, concurrent runs."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
 
 from sphereface_lib.config import preset
+from sphereface_lib.data import DataFileError
+from sphereface_lib.integrity import CorruptFileError
+from sphereface_lib.run_folder import RunFolderError
 from sphereface_lib.train import CheckpointError, load_result, train
+from tests.test_integrity import flip_tensor_bytes
 
 TIMING_FIELDS = {"train_seconds", "eval_seconds"}
 
@@ -79,7 +87,9 @@ def test_checkpoint_of_another_configuration_is_refused(data_root, tmp_path):
 
 def test_corrupt_checkpoint_is_a_clear_error(data_root, tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"\x00not a checkpoint")
-    with pytest.raises(CheckpointError, match="cannot be read as a checkpoint.*Delete it"):
+    with pytest.raises(
+        CheckpointError, match=r"checkpoint\.pt cannot be read .*damaged; delete it"
+    ):
         train(tiny(), tmp_path, data_root, progress=False)
 
 
@@ -132,3 +142,113 @@ def test_divergence_is_reported_and_checkpointed(data_root, tmp_path):
     config = tiny(head="original", learning_rate=1e6, warmup_epochs=0.0)
     with pytest.raises((FloatingPointError, ValueError), match="(loss became|NaN or infinity)"):
         train(config, tmp_path, data_root, progress=False)
+
+
+def snapshot_of_files(folder):
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir()) if path.is_file()}
+
+
+def test_a_finished_run_of_another_configuration_is_never_overwritten(data_root, tmp_path):
+    train(tiny(), tmp_path, data_root, progress=False)
+    before = snapshot_of_files(tmp_path)
+    with pytest.raises(RunFolderError, match=r"finished run of another configuration \(margin: 4 "):
+        train(tiny(margin=2), tmp_path, data_root, progress=False)
+    with pytest.raises(RunFolderError, match="another configuration"):
+        train(tiny(margin=2), tmp_path, data_root, progress=False, force=True)
+    assert snapshot_of_files(tmp_path) == before
+
+
+def test_the_same_configuration_reads_the_finished_run_back(data_root, tmp_path):
+    first = train(tiny(), tmp_path, data_root, progress=False)
+    written = (tmp_path / "result.json").stat().st_mtime_ns
+    again = train(tiny(), tmp_path, data_root, progress=False)
+    assert again.complete and again.record == first.record  # the same timings: not retrained
+    assert (tmp_path / "result.json").stat().st_mtime_ns == written
+    forced = train(tiny(), tmp_path, data_root, progress=False, force=True)
+    assert (tmp_path / "result.json").stat().st_mtime_ns != written
+    assert without_timings(forced.metrics) == without_timings(first.metrics)
+
+
+def test_a_damaged_checkpoint_is_an_error_not_a_silent_resume(data_root, tmp_path):
+    train(tiny(), tmp_path, data_root, progress=False, stop_at_step=2)
+    flip_tensor_bytes(tmp_path / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match=r"checkpoint\.pt is damaged: .*; delete it"):
+        train(tiny(), tmp_path, data_root, progress=False)
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [
+        ("result.json", truncate),
+        ("test_features.pt", truncate),
+        ("snapshots.pt", flip_tensor_bytes),
+        ("model.pt", flip_tensor_bytes),
+    ],
+)
+def test_a_damaged_result_file_is_an_error_naming_it(name, damage, data_root, tmp_path):
+    train(tiny(), tmp_path, data_root, progress=False)
+    damage(tmp_path / name)
+    expected = rf"{name} (cannot be read|is damaged).*delete the folder .*--force"
+    with pytest.raises(CorruptFileError, match=expected) as error:
+        load_result(tmp_path).load_model()
+    assert "\n" not in str(error.value)
+
+
+def test_bad_settings_are_refused_before_a_folder_is_made(data_root, tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(RunFolderError, match=r"output folder .*a-file is a file"):
+        train(tiny(), tmp_path / "a-file", data_root, progress=False)
+    with pytest.raises(RunFolderError, match=r"cannot be created: .*a-file is a file"):
+        train(tiny(), tmp_path / "a-file" / "run", data_root, progress=False)
+    with pytest.raises(ValueError, match="stop_at_step must be a positive number of updates"):
+        train(tiny(), tmp_path / "run", data_root, progress=False, stop_at_step=-5)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="'cuda' was requested but CUDA is not available"):
+            train(tiny(device="cuda"), tmp_path / "run", data_root, progress=False)
+    with pytest.raises(DataFileError, match="is missing"):
+        train(tiny(), tmp_path / "run" / "deeper", tmp_path / "no-data", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+    # A folder that cannot be written (simulated: the tests may run as root, who can write
+    # anywhere): refused before the first step, not after an epoch.
+    (tmp_path / "read-only").mkdir()
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(RunFolderError, match=r"output folder .*read-only is not writable"):
+        train(tiny(), tmp_path / "read-only", data_root, progress=False)
+    with pytest.raises(RunFolderError, match=r"cannot be created: .* is not writable"):
+        train(tiny(), tmp_path / "read-only" / "run", data_root, progress=False)
+
+
+CONCURRENT_RUN = """
+import json, sys
+from sphereface_lib.cache import train_or_load
+from sphereface_lib.config import preset
+config = preset("smoke", epochs=3, batch_size=32, train_limit=1024, test_limit=100,
+                snapshot_points=20, snapshots_per_epoch=8, device="cpu")
+result = train_or_load(config, sys.argv[1], progress=False)
+print(json.dumps(result.record))
+"""
+
+
+def test_two_processes_asking_for_the_same_run_train_it_once(data_root, tmp_path):
+    """As two notebooks on one cache would: one trains, the other waits and reads its result."""
+    environment = {**os.environ, "SPHEREFACE_DATA": str(data_root), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-c", CONCURRENT_RUN, str(tmp_path / "cache")]
+    processes = [
+        subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr.decode()[-2000:]
+    records = [json.loads(stdout) for stdout, _ in outputs]
+    assert records[0] == records[1]  # one run, read back by the other (same timings)
+    waited = [b"waiting for another process" in stderr for _, stderr in outputs]
+    assert sum(waited) == 1, [stderr.decode()[-500:] for _, stderr in outputs]
+    (run_dir,) = (tmp_path / "cache").iterdir()
+    assert sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".lock")) == [
+        "model.pt", "result.json", "snapshots.pt", "test_features.pt"
+    ]  # fmt: skip

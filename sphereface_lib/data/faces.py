@@ -26,7 +26,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from sphereface_lib.data.errors import DataFileError
-from sphereface_lib.data.paths import DATA_ENV, data_root
+from sphereface_lib.data.paths import DATA_ENV, data_root, unreadable
+from sphereface_lib.integrity import CorruptFileError, load_checked, save_checked
 from sphereface_lib.progress import progress_bar
 
 FACE_SIZE = (112, 96)  # (height, width), paper Section 4.1
@@ -39,7 +40,7 @@ LFW_DEEPFUNNELED_CROP = (65, 46, 185, 186)
 
 LFW_PAIRS_MD5 = "9f1ba174e4e1c508ff7cdf10ac338a7d"  # of the official View 2 pairs.txt
 _POSITIVE = re.compile(r"[1-9][0-9]*")
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: the pixels carry a checksum
 
 
 def lfw_folder(root: str | os.PathLike[str] | None = None) -> Path:
@@ -53,21 +54,59 @@ def att_faces_folder(root: str | os.PathLike[str] | None = None) -> Path:
 
 
 def read_image(path: str | os.PathLike[str]) -> Image.Image:
-    """Decode an image file completely, so that a truncated file fails here and not later."""
+    """Decode an image file completely, so that a truncated file fails here and not later.
+
+    16-bit greyscale images (PNG, or PGM with a maximum value above 255) come back as 8-bit
+    ("L") images, each value scaled by 255 / 65535; images of other high-precision modes are
+    refused.
+    """
     path = Path(path)
     try:
         with Image.open(path) as image:
             image.load()
-            return image.copy()
+            return _eight_bits(image.copy(), path)
     except FileNotFoundError:
         raise DataFileError(
             f"image {path} does not exist; restore it, or point {DATA_ENV} at a complete copy "
             "of the face set"
         ) from None
+    except (PermissionError, IsADirectoryError) as error:
+        raise unreadable(path, error) from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise DataFileError(
             f"image {path} cannot be decoded ({error}); it is corrupt or truncated. Replace it "
             "with the original file, or delete it to leave it out"
+        ) from None
+
+
+def _eight_bits(image: Image.Image, path: Path) -> Image.Image:
+    """``image`` with 8 bits per channel; PIL's own conversion would clip 16-bit values."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        # PIL scales PGM and PNG samples to 0..65535 whatever the file's maximum value.
+        pixels = np.asarray(image).astype(np.int64)
+        if pixels.size and (pixels.min() < 0 or pixels.max() > 65535):
+            raise DataFileError(
+                f"image {path} has 32-bit pixels outside 0..65535; convert it to an 8- or "
+                "16-bit image"
+            )
+        return Image.fromarray(((pixels * 255 + 32767) // 65535).astype(np.uint8), "L")
+    if image.mode == "F":
+        raise DataFileError(
+            f"image {path} has floating-point pixels (mode F); convert it to an 8-bit image"
+        )
+    return image
+
+
+def read_face(path: Path, transform: Callable[[Image.Image], torch.Tensor]) -> torch.Tensor:
+    """``transform(read_image(path))``; an image the transform cannot take names its path."""
+    image = read_image(path)
+    try:
+        return transform(image)
+    except ValueError as error:
+        reason = str(error).split(";")[0]  # what is wrong, without advice for programmers
+        raise DataFileError(
+            f"image {path} ({image.width}x{image.height}) does not fit the preprocessing "
+            f"({reason}); replace it with the set's original image, or delete it to leave it out"
         ) from None
 
 
@@ -180,6 +219,15 @@ class FaceFolder(Dataset[tuple[torch.Tensor, int]]):
                 )
             found = wanted
         images = {name: _image_files(self.folder / name) for name in found if name not in exclude}
+        # An empty identity folder is an error like a missing one: dropping it silently would
+        # change the number of classes (or of verification pairs) without a word.
+        empty = sorted(name for name, files in images.items() if not files)
+        if empty:
+            raise DataFileError(
+                f"{len(empty)} identity folders in {self.folder} hold no images "
+                f"({', '.join(sorted(IMAGE_SUFFIXES))}), e.g. {empty[:5]}; restore their "
+                "images, or delete the empty folders to leave those identities out"
+            )
         self.identities = [name for name, files in images.items() if len(files) >= min_images]
         if not self.identities:
             raise DataFileError(
@@ -197,7 +245,7 @@ class FaceFolder(Dataset[tuple[torch.Tensor, int]]):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
-        return self.transform(read_image(path)), label
+        return read_face(path, self.transform), label
 
 
 def _cache_key(paths: Sequence[Path], preprocess: FacePreprocess) -> str:
@@ -241,21 +289,20 @@ def load_images(
         cache_file = Path(cache_dir) / f"faces-{_cache_key(files, preprocess)}.pt"
     if cache_file is not None and cache_file.exists():
         try:
-            pixels = torch.load(cache_file, weights_only=True)
-        except Exception as error:  # a damaged file fails unpickling in many different ways
-            raise DataFileError(
-                f"cached faces {cache_file} cannot be read ({error}); delete the file to decode "
-                "the images again"
-            ) from None
+            pixels = load_checked(cache_file, "delete the file to decode the images again")[
+                "pixels"
+            ]
+        except (CorruptFileError, KeyError) as error:
+            raise DataFileError(f"cached faces {error}") from None
     else:
         pixels = torch.empty((len(files), preprocess.channels, *FACE_SIZE), dtype=torch.uint8)
         for index, path in enumerate(progress_bar(files, desc="decoding faces", enabled=progress)):
-            pixels[index] = preprocess.to_uint8(read_image(path))
+            pixels[index] = read_face(path, preprocess.to_uint8)
         if cache_file is not None:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache_file.with_suffix(".partial")
-            torch.save(pixels, partial)
-            partial.replace(cache_file)  # atomic: a killed run never leaves a half-written cache
+            # Atomic, under a name unique to the process: a killed run never leaves a
+            # half-written cache, and two processes decoding the same faces never collide.
+            save_checked({"pixels": pixels}, cache_file)
     return normalize_faces(pixels) if normalize else pixels
 
 

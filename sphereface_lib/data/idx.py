@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from sphereface_lib.data.errors import DataFileError
+from sphereface_lib.data.paths import unreadable
 
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
@@ -21,9 +22,12 @@ LABELS_MAGIC = 2049
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with open(path, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except (PermissionError, IsADirectoryError) as error:
+        raise unreadable(path, error) from None
     return digest.hexdigest()
 
 
@@ -51,6 +55,8 @@ def read_idx(path: Path, expected_magic: int) -> np.ndarray:
             raw = stream.read()
     except FileNotFoundError:
         raise DataFileError(f"{path} does not exist") from None
+    except (PermissionError, IsADirectoryError) as error:
+        raise unreadable(path, error) from None
     except (OSError, EOFError, zlib.error) as error:
         raise DataFileError(
             f"{path.name} cannot be decompressed ({error}); it is truncated or not a gzip file. "

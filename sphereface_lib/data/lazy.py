@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from sphereface_lib.data.faces import FacePreprocess, normalize_faces, read_image
+from sphereface_lib.data.faces import FacePreprocess, normalize_faces, read_face
 
 
 class LazyFaceImages:
@@ -55,7 +55,7 @@ class LazyFaceImages:
             chosen = [int(i) for i in index.tolist()]
         paths = [self.paths[i] for i in chosen]
         with ThreadPoolExecutor(self.threads) as pool:
-            faces = list(pool.map(lambda p: self.preprocess.to_uint8(read_image(p)), paths))
+            faces = list(pool.map(lambda p: read_face(p, self.preprocess.to_uint8), paths))
         if not faces:
             return torch.empty(0, *self.shape[1:])
         return normalize_faces(torch.stack(faces))

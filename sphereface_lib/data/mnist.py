@@ -1,12 +1,15 @@
 """MNIST from the four canonical IDX ``.gz`` files, verified by SHA-256 before use.
 
 Files live in ``<data root>/mnist/`` (see :func:`sphereface_lib.data.paths.data_root`). With
-``download=True`` missing files are fetched from torchvision's MNIST mirrors, then verified.
+``download=True`` missing or damaged files are fetched from torchvision's MNIST mirrors and
+verified (a damaged file is kept aside as ``<name>.corrupt``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -14,7 +17,7 @@ from typing import Literal
 import torch
 
 from sphereface_lib.data.errors import DataFileError
-from sphereface_lib.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx, verify_sha256
+from sphereface_lib.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx, sha256_of, verify_sha256
 from sphereface_lib.data.paths import DATA_ENV, data_root
 
 
@@ -83,31 +86,70 @@ def _how_to_fix(folder: Path) -> str:
 
 
 def download_mnist(root: str | os.PathLike[str] | None = None) -> Path:
-    """Fetch missing MNIST files the torchvision way (its mirrors and MD5s), then verify SHA-256."""
+    """Fetch missing or damaged MNIST files the torchvision way (its mirrors and MD5s).
+
+    Each download is verified against its SHA-256 before it takes the file's place. A file that
+    is there with a wrong checksum is replaced, and the damaged copy is kept beside it as
+    ``<name>.corrupt`` (numbered when that exists), so nothing is lost.
+    """
     from torchvision.datasets import MNIST
     from torchvision.datasets.utils import download_url
 
     folder = mnist_folder(root)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataFileError(
+            f"cannot create the MNIST folder {folder} ({error.strerror or error}); set "
+            f"{DATA_ENV} (or pass --data-root) to a writable folder"
+        ) from None
     md5s = dict(MNIST.resources)
     for files in MNIST_FILES.values():
         for file in files:
-            if (folder / file.name).exists():
+            target = folder / file.name
+            if target.exists() and sha256_of(target) == file.sha256:
                 continue
-            errors = []
-            for mirror in MNIST.mirrors:
-                try:
-                    download_url(mirror + file.name, str(folder), file.name, md5s.get(file.name))
-                    break
-                except Exception as error:  # a mirror can fail in many ways; try the next
-                    errors.append(f"{mirror}: {error}")
-            else:
-                raise DataFileError(
-                    f"could not download {file.name} from any torchvision mirror "
-                    f"({'; '.join(errors)}); " + _how_to_fix(folder)
-                )
-            verify_sha256(folder / file.name, file.sha256, file.size, _how_to_fix(folder))
+            staging = folder / f".download-{os.getpid()}"  # one per process: no collisions
+            staging.mkdir(exist_ok=True)
+            try:
+                errors = []
+                for mirror in MNIST.mirrors:
+                    try:
+                        download_url(
+                            mirror + file.name, str(staging), file.name, md5s.get(file.name)
+                        )
+                        break
+                    except Exception as error:  # a mirror can fail in many ways; try the next
+                        errors.append(f"{mirror}: {error}")
+                else:
+                    raise DataFileError(
+                        f"could not download {file.name} from any torchvision mirror "
+                        f"({'; '.join(errors)}); " + _how_to_fix(folder)
+                    )
+                fresh = staging / file.name
+                verify_sha256(fresh, file.sha256, file.size, _how_to_fix(folder))
+                if target.exists():
+                    aside = _set_aside(target)
+                    print(
+                        f"{target} did not match its SHA-256: replaced by a fresh download, "
+                        f"the damaged copy kept as {aside.name}",
+                        file=sys.stderr,
+                    )
+                os.replace(fresh, target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename a damaged file to ``<name>.corrupt`` (or ``.corrupt-N``) and return the new path."""
+    aside = path.with_name(path.name + ".corrupt")
+    number = 1
+    while aside.exists():
+        aside = path.with_name(f"{path.name}.corrupt-{number}")
+        number += 1
+    os.replace(path, aside)
+    return aside
 
 
 def load_mnist(
@@ -124,7 +166,7 @@ def load_mnist(
     arrays = []
     for file in MNIST_FILES[split]:
         path = folder / file.name
-        if not path.is_file():
+        if not path.exists():
             raise DataFileError(f"MNIST file {path} is missing; " + _how_to_fix(folder))
         verify_sha256(path, file.sha256, file.size, _how_to_fix(folder))
         arrays.append(read_idx(path, file.magic))

@@ -2,11 +2,19 @@
 
 Contract: ``head(features, labels=None, lam=0.0) -> logits``; cross-entropy goes on top.
 Legend: N samples, D = ``embedding_dim``, C = ``num_classes``.
+
+Precision: a head computes the cosine, psi and the logits in the dtype of its weight (float32
+unless the head was converted, e.g. with ``.double()``), whatever the autocast state. Features
+of another floating dtype (bfloat16 or float16 from a network under autocast, float64) are cast
+to it, and gradients flow back in the features' own dtype. Under bf16 autocast the cosine of a
+bf16 matrix product has about three significant digits, and psi(theta) with m = 4 multiplies
+that error near the interval boundaries; the backbone may run in bf16, the head does not.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import nn
@@ -32,10 +40,13 @@ class MarginHead(nn.Module):
     def extra_repr(self) -> str:
         return f"embedding_dim={self.embedding_dim}, num_classes={self.num_classes}"
 
-    def check_inputs(self, features: torch.Tensor, labels: torch.Tensor | None, lam: float) -> None:
+    def check_inputs(
+        self, features: torch.Tensor, labels: torch.Tensor | None, lam: object
+    ) -> float:
         """Raise ``ValueError`` with a readable message for inputs the head cannot use.
 
-        features: (N, D) float; labels: (N,) integer in [0, C); lam: float >= 0.
+        features: (N, D) floating point; labels: (N,) integer in [0, C); lam: a real number
+        >= 0 (a Python or NumPy number, or a 0-d tensor), returned as a float.
         """
         if not torch.is_tensor(features) or features.dim() != 2:
             shape = tuple(features.shape) if torch.is_tensor(features) else type(features)
@@ -55,10 +66,14 @@ class MarginHead(nn.Module):
                 "features contain NaN or infinity; the network upstream diverged "
                 "(lower the learning rate, or resume from an earlier checkpoint)"
             )
-        if not isinstance(lam, int | float) or not math.isfinite(lam) or lam < 0:
-            raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
+        value = _real_scalar(lam)
+        if value is None or not math.isfinite(value) or value < 0:
+            raise ValueError(
+                f"lam must be a finite real number >= 0 (a Python or NumPy number, or a 0-d "
+                f"tensor), got {lam!r}"
+            )
         if labels is None:
-            return
+            return value
         if not torch.is_tensor(labels) or labels.dim() != 1 or labels.shape[0] != len(features):
             shape = tuple(labels.shape) if torch.is_tensor(labels) else type(labels)
             raise ValueError(
@@ -72,15 +87,34 @@ class MarginHead(nn.Module):
                 f"labels must lie in [0, {self.num_classes - 1}] for num_classes="
                 f"{self.num_classes}; got values from {int(labels.min())} to {int(labels.max())}"
             )
+        return value
 
     def forward(
-        self, features: torch.Tensor, labels: torch.Tensor | None = None, lam: float = 0.0
+        self, features: torch.Tensor, labels: torch.Tensor | None = None, lam: object = 0.0
     ) -> torch.Tensor:
-        """features: (N, D), labels: (N,) or None -> logits (N, C)."""
-        self.check_inputs(features, labels, lam)
-        return self.logits(features, labels, lam)
+        """features: (N, D), labels: (N,) or None -> logits (N, C) in the weight's dtype.
+
+        Features are cast to the weight's dtype and autocast is off inside (module docstring).
+        """
+        value = self.check_inputs(features, labels, lam)
+        device_type = features.device.type
+        if torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type):
+            with torch.autocast(device_type, enabled=False):
+                return self.logits(features.to(self.weight.dtype), labels, value)
+        return self.logits(features.to(self.weight.dtype), labels, value)
 
     def logits(
         self, features: torch.Tensor, labels: torch.Tensor | None, lam: float
     ) -> torch.Tensor:
         raise NotImplementedError
+
+
+def _real_scalar(value: object) -> float | None:
+    """``value`` as a float if it is one real number (not a bool), else None."""
+    if torch.is_tensor(value):
+        if value.dim() != 0 or value.is_complex() or value.dtype == torch.bool:
+            return None
+        return float(value.item())
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)

@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from sphereface_lib.data import (
+    FACE_SIZE,
     LFW_DEEPFUNNELED_CROP,
     DataFileError,
     FaceFolder,
@@ -20,8 +21,13 @@ from sphereface_lib.data import (
     normalize_faces,
     pair_identities,
     random_horizontal_flip,
+    read_image,
     read_lfw_pairs,
 )
+from sphereface_lib.data.faces import read_face
+from sphereface_lib.data.lazy import LazyFaceImages
+from sphereface_lib.integrity import save_checked
+from tests.test_integrity import flip_tensor_bytes
 
 LIMIT = 127.5 / 128
 
@@ -150,9 +156,12 @@ def test_load_face_tensors_matches_the_dataset_and_caches(tiny_faces, tmp_path):
     assert loaded.identities == ("Ann", "Bob", "Cy") and loaded.paths[3].name == "1.jpeg"
     assert torch.equal(loaded.images[4], faces[4][0])
     (cached,) = (tmp_path / "cache").glob("faces-*.pt")
-    torch.save(torch.zeros(6, 3, 112, 96, dtype=torch.uint8), cached)  # mark the cache
+    save_checked({"pixels": torch.zeros(6, 3, 112, 96, dtype=torch.uint8)}, cached)  # a mark
     again = load_face_tensors(faces, cache_dir=tmp_path / "cache", normalize=False, progress=False)
     assert again.images.dtype == torch.uint8 and torch.all(again.images == 0)
+    flip_tensor_bytes(cached)
+    with pytest.raises(DataFileError, match=r"cached faces .*faces-.*\.pt is damaged.*delete"):
+        load_face_tensors(faces, cache_dir=tmp_path / "cache", progress=False)
     cached.write_bytes(b"half a file")
     with pytest.raises(DataFileError, match=r"cached faces .*faces-.*\.pt cannot be read.*delete"):
         load_face_tensors(faces, cache_dir=tmp_path / "cache", progress=False)
@@ -277,3 +286,60 @@ def test_a_truncated_or_missing_pairs_file_is_reported(tmp_path):
         read_lfw_pairs(path)
     with pytest.raises(DataFileError, match="does not exist.*SPHEREFACE_DATA"):
         read_lfw_pairs(tmp_path / "missing.txt")
+
+
+@pytest.mark.parametrize("requested", [None, ["Ann", "Bob", "Dee"]])
+def test_an_empty_identity_folder_is_an_error_like_a_missing_one(tiny_faces, requested):
+    (tiny_faces / "Dee").mkdir()
+    (tiny_faces / "Dee" / "notes.txt").write_text("no image here")
+    with pytest.raises(DataFileError, match=r"1 identity folders in .* hold no images .*\['Dee'\]"):
+        FaceFolder(tiny_faces, identities=requested)
+    assert FaceFolder(tiny_faces, exclude={"Dee"}).identities == ["Ann", "Bob", "Cy"]
+
+
+def test_an_image_smaller_than_the_crop_names_its_path(tiny_faces, tmp_path):
+    small = tiny_faces / "Bob" / "2.png"  # 20x24, the LFW crop box needs 185x186
+    preprocess = FacePreprocess(crop=LFW_DEEPFUNNELED_CROP)
+    expected = (
+        r"image .*Bob/2\.png \(20x24\) does not fit the preprocessing \(crop box .*\); replace"
+    )
+    with pytest.raises(DataFileError, match=expected):
+        load_images([small], preprocess, progress=False)
+    with pytest.raises(DataFileError, match=expected):
+        FaceFolder(tiny_faces, transform=preprocess)[4]
+    with pytest.raises(DataFileError, match=expected):
+        LazyFaceImages([small], preprocess)[0]
+
+
+def write_grey(path, pixels):
+    Image.fromarray(pixels).save(path)  # uint16 pixels: a 16-bit file
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pgm"])
+def test_16_bit_images_are_scaled_not_clipped(suffix, tmp_path):
+    eight = np.random.default_rng(0).integers(0, 256, (112, 96)).astype(np.uint8)
+    sixteen = eight.astype(np.uint16) * 257  # the same brightness in 16 bits
+    write_grey(tmp_path / f"face{suffix}", sixteen)
+    write_grey(tmp_path / "face8.png", eight)
+    assert Image.open(tmp_path / f"face{suffix}").mode in ("I;16", "I")
+    decoded = read_image(tmp_path / f"face{suffix}")
+    assert decoded.mode == "L" and np.array_equal(np.asarray(decoded), eight)
+    preprocess = FacePreprocess()
+    faces = load_images([tmp_path / f"face{suffix}", tmp_path / "face8.png"], preprocess)
+    assert faces.shape == (2, 3, *FACE_SIZE) and torch.equal(faces[0], faces[1])
+
+
+def test_a_16_bit_pgm_with_a_small_maximum_is_scaled_to_its_maximum(tmp_path):
+    path = tmp_path / "face.pgm"
+    values = np.array([[0, 2048, 4095]], dtype=">u2")  # a 12-bit image
+    path.write_bytes(b"P5\n3 1\n4095\n" + values.tobytes())
+    assert np.asarray(read_image(path)).tolist() == [[0, 128, 255]]
+
+
+def test_an_unreadable_image_is_a_one_line_error(tiny_faces, monkeypatch):
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Image, "open", refuse)  # as root, chmod 000 would not stop a read
+    with pytest.raises(DataFileError, match=r"Bob/2\.png cannot be read \(Permission denied\)"):
+        read_face(tiny_faces / "Bob" / "2.png", FacePreprocess())

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sphereface_lib.data import MNIST_FILES, DataFileError, load_mnist, normalize_images
+from sphereface_lib.data import idx as idx_module
 from sphereface_lib.data import mnist as mnist_module
 from sphereface_lib.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 
@@ -141,7 +142,7 @@ def test_download_of_a_corrupt_file_is_an_error(tmp_path, monkeypatch):
     import torchvision.datasets.utils as tv_utils
 
     def fake_download(url, root, filename, md5):
-        (tmp_path / "mnist" / filename).write_bytes(b"not mnist")
+        (tmp_path / "mnist" / root.split("/")[-1] / filename).write_bytes(b"not mnist")
 
     monkeypatch.setattr(tv_utils, "download_url", fake_download)
     with pytest.raises(DataFileError, match="has SHA-256"):
@@ -167,3 +168,83 @@ def test_unknown_split_is_a_value_error(tmp_path):
 def test_normalisation_is_the_papers():
     images = torch.tensor([[[0, 255]]], dtype=torch.uint8)
     assert normalize_images(images).tolist() == [[[[-127.5 / 128, 127.5 / 128]]]]
+
+
+def copy_from(data_root, fetched):
+    def fake_download(url, root, filename, md5):
+        fetched.append(filename)
+        shutil.copy(data_root / "mnist" / filename, f"{root}/{filename}")
+
+    return fake_download
+
+
+def test_download_replaces_a_damaged_file_and_keeps_it_aside(data_root, tmp_path, monkeypatch):
+    """The advice of a checksum error, --download, now works instead of skipping the file."""
+    import torchvision.datasets.utils as tv_utils
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for file in MNIST_FILES["test"]:
+        shutil.copy(data_root / "mnist" / file.name, folder / file.name)
+    damaged = folder / "t10k-labels-idx1-ubyte.gz"
+    damaged.write_bytes(damaged.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(DataFileError, match="has SHA-256"):
+        load_mnist("test", tmp_path)
+    fetched = []
+    monkeypatch.setattr(tv_utils, "download_url", copy_from(data_root, fetched))
+    assert len(load_mnist("test", tmp_path, download=True)) == 10_000
+    assert "t10k-labels-idx1-ubyte.gz" in fetched and "t10k-images-idx3-ubyte.gz" not in fetched
+    kept = folder / "t10k-labels-idx1-ubyte.gz.corrupt"
+    assert kept.read_bytes().endswith(b"0123456789")
+    assert not [p for p in folder.iterdir() if p.name.startswith(".download")]
+
+
+def test_a_failed_download_leaves_the_damaged_file_in_place(tmp_path, monkeypatch):
+    import torchvision.datasets.utils as tv_utils
+
+    (tmp_path / "mnist").mkdir()
+    damaged = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    damaged.write_bytes(b"damaged")
+
+    def offline(url, root, filename, md5):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(tv_utils, "download_url", offline)
+    with pytest.raises(DataFileError, match="could not download"):
+        mnist_module.download_mnist(tmp_path)
+    assert damaged.read_bytes() == b"damaged"
+
+
+def test_a_data_root_that_is_a_file_is_a_one_line_error(tmp_path, monkeypatch):
+    (tmp_path / "data").write_text("not a folder")
+    monkeypatch.setenv("SPHEREFACE_DATA", str(tmp_path / "data"))
+    for download in (False, True):
+        with pytest.raises(DataFileError, match=r"data root .*data is a file, not a folder"):
+            load_mnist("test", download=download)
+    with pytest.raises(DataFileError, match=r"lies under .*data, which is a file"):
+        load_mnist("test", tmp_path / "data" / "deeper", download=True)
+
+
+@pytest.mark.parametrize("how", ["a folder in its place", "no read permission"])
+def test_an_unreadable_mnist_file_is_a_one_line_error(how, data_root, tmp_path, monkeypatch):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for file in MNIST_FILES["test"]:
+        shutil.copy(data_root / "mnist" / file.name, folder / file.name)
+    target = folder / "t10k-labels-idx1-ubyte.gz"
+    if how == "a folder in its place":
+        target.unlink()
+        target.mkdir()
+        message = r"t10k-labels-idx1-ubyte\.gz cannot be read \(Is a directory\)"
+    else:
+        # Simulated: the tests may run as root, whom chmod 000 does not stop.
+        def refuse(path, *args, **kwargs):
+            if str(path) == str(target):
+                raise PermissionError(13, "Permission denied", str(path))
+            return open(path, *args, **kwargs)
+
+        monkeypatch.setattr(idx_module, "open", refuse, raising=False)
+        message = r"t10k-labels-idx1-ubyte\.gz cannot be read \(Permission denied\); make it"
+    with pytest.raises(DataFileError, match=message) as error:
+        load_mnist("test", tmp_path)
+    assert "\n" not in str(error.value)

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -162,11 +163,25 @@ def test_non_finite_features_are_a_value_error(kind, bad):
         head(features, labels)
 
 
-@pytest.mark.parametrize("lam", [-0.1, math.nan, math.inf])
+@pytest.mark.parametrize(
+    "lam",
+    [-0.1, math.nan, math.inf, True, "5", 1j, np.float32(-1), torch.tensor([5.0]), None],
+    ids=repr,
+)
 def test_bad_lambda_is_a_value_error(lam):
     head, features, labels = make("angular", 3)
-    with pytest.raises(ValueError, match="lam must be a finite number >= 0"):
+    with pytest.raises(ValueError, match="lam must be a finite real number >= 0"):
         head(features, labels, lam)
+
+
+@pytest.mark.parametrize(
+    "lam",
+    [np.float32(5.0), np.float64(5.0), np.int64(5), 5, torch.tensor(5.0), torch.tensor(5)],
+    ids=repr,
+)
+def test_lambda_may_be_any_real_scalar(lam):
+    head, features, labels = make("angular", 3)
+    assert torch.equal(head(features, labels, lam), head(features, labels, 5.0))
 
 
 def test_labels_of_the_wrong_length_or_type_are_a_value_error():
