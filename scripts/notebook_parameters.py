@@ -18,11 +18,13 @@ from __future__ import annotations
 import ast
 import difflib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-PARAMETERS_CELL = '# %% tags=["parameters"]'
+# The header of the parameters cell: a Jupytext cell whose tags include "parameters".
+PARAMETERS_CELL = re.compile(r'# %% tags=\[(?:"[^"]*", )*"parameters"(?:, "[^"]*")*\]$')
 
 
 class ParameterError(ValueError):
@@ -145,9 +147,10 @@ class Parameter:
 def parameters_cell(source: str) -> str:
     """The text of the cell tagged ``parameters`` of a Jupytext percent-format notebook."""
     lines = source.splitlines()
-    if PARAMETERS_CELL not in lines:
-        raise ValueError(f"no cell starting with {PARAMETERS_CELL!r}")
-    start = lines.index(PARAMETERS_CELL) + 1
+    headers = [i for i, line in enumerate(lines) if PARAMETERS_CELL.match(line)]
+    if not headers:
+        raise ValueError('no cell tagged "parameters" (# %% tags=["parameters", ...])')
+    start = headers[0] + 1
     end = next((i for i in range(start, len(lines)) if lines[i].startswith("# %%")), len(lines))
     return "\n".join(lines[start:end])
 

@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_script():
+    # build_book.py imports its neighbour notebook_parameters.py, as when run as a script.
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
     spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

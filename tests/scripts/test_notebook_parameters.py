@@ -80,6 +80,7 @@ def test_each_chapter_gets_only_the_parameters_it_declares():
     given = parameters.per_chapter(CHAPTERS, values, CHAPTERS)
     by_prefix = {chapter.name[:2]: sorted(names) for chapter, names in given.items()}
     assert by_prefix == {
+        "00": ["profile", "seeds"],
         "01": ["plot_margin", "profile"],
         "02": ["margin", "profile", "seeds"],
         "03": ["margin", "profile"],
