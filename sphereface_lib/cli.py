@@ -51,6 +51,8 @@ FIELD_HELP: dict[str, str] = {
     "the initial one (one frame each of the animations)",
     "shard_head": "under torchrun, split the class weights over the processes (true/false)",
     "device": "auto (CUDA with bf16 autocast when present, else CPU), cpu, cuda or cuda:N",
+    "cpu_threads": "CPU threads of the run; the numbers depend on it, so it is part of the "
+    "settings (default 1: the same numbers alone or beside other runs)",
 }
 
 

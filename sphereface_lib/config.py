@@ -95,6 +95,10 @@ class TrainConfig:
     # 48 give the animations about 10 s (0.18 s a frame, 1.5 s on the last), whatever the epochs.
     snapshot_frames: int = 48
     device: str = "auto"  # "auto" picks CUDA when present (with bf16 autocast), else the CPU
+    # CPU threads of the run (torch.set_num_threads): the order of a float sum, and with it the
+    # last digits of every update, depends on it. Fixed here, a run gives the same numbers
+    # trained alone or beside others; 1 keeps two runs on two cores from competing.
+    cpu_threads: int = 1
     # Under torchrun: shard the class weights over the ranks (many classes) instead of
     # replicating them. Results equal the replicated head's up to float rounding.
     shard_head: bool = False
@@ -115,7 +119,7 @@ class TrainConfig:
                 f"{self.dataset!r} has {TRAINING_SET_INPUTS[self.dataset]}; use an mnist_* "
                 "network for digits and a sphere* network for faces"
             )
-        for name in ("embedding_dim", "epochs", "batch_size", "snapshot_frames"):
+        for name in ("embedding_dim", "epochs", "batch_size", "snapshot_frames", "cpu_threads"):
             _check_count(name, getattr(self, name), minimum=1)
         for name in ("snapshot_points", "seed"):
             _check_count(name, getattr(self, name), minimum=0)

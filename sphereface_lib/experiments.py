@@ -66,9 +66,6 @@ def grid(
 
 
 def _train_one(arguments: tuple[TrainConfig, Any, Any]) -> RunResult:
-    import torch
-
-    torch.set_num_threads(1)  # one core per worker process
     config, cache_dir, data_root = arguments
     return train_or_load(config, cache_dir, data_root, progress=False)
 

@@ -25,6 +25,8 @@ import math
 import os
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -789,16 +791,28 @@ def train(
         download,
         progress and context.is_main,
     )
-    if run_dir is None:
-        return _Run(config, None, data, device, context, progress).run(stop_at_step)
-    with run_folder.locked(run_dir, context):
-        # Another process may have finished this run while this one waited for the lock.
-        finished = finished_run(run_dir, config, reuse=not force)
-        if finished is not None:
-            return finished
-        if context.is_main:
-            remove_partial_files(run_dir)  # left by a process killed while writing
-        return _Run(config, run_dir, data, device, context, progress).run(stop_at_step)
+    with cpu_threads(config.cpu_threads):
+        if run_dir is None:
+            return _Run(config, None, data, device, context, progress).run(stop_at_step)
+        with run_folder.locked(run_dir, context):
+            # Another process may have finished this run while this one waited for the lock.
+            finished = finished_run(run_dir, config, reuse=not force)
+            if finished is not None:
+                return finished
+            if context.is_main:
+                remove_partial_files(run_dir)  # left by a process killed while writing
+            return _Run(config, run_dir, data, device, context, progress).run(stop_at_step)
+
+
+@contextmanager
+def cpu_threads(count: int) -> Iterator[None]:
+    """Run the block on ``count`` CPU threads (``torch.set_num_threads``), then restore them."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def finished_run(run_dir: Path, config: TrainConfig, reuse: bool = True) -> RunResult | None:

@@ -76,15 +76,9 @@ def uninterrupted(data_root, tmp_path_factory):
 
 
 def interrupt(data_root, output, kind, point, occurrence):
-    # The same number of threads as this process: the float sums of a step depend on it.
-    environment = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
     command = [sys.executable, "-c", DRIVER, kind, point, str(occurrence)]
     return subprocess.run(
-        [*command, *cli_arguments(data_root, output)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=300,
+        [*command, *cli_arguments(data_root, output)], capture_output=True, text=True, timeout=300
     )
 
 

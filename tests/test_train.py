@@ -58,6 +58,24 @@ def test_same_seed_gives_identical_runs(head, data_root, tmp_path):
     assert torch.equal(first.snapshots.features, second.snapshots.features)
 
 
+def test_a_run_gives_the_same_numbers_whatever_threads_the_process_uses(data_root, tmp_path):
+    """The run's own cpu_threads count, not the process's, so alone or in a pool is the same."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        alone = train(tiny(), tmp_path / "a", data_root, progress=False)
+        assert torch.get_num_threads() == 2  # the process's setting is back
+        torch.set_num_threads(1)
+        pooled = train(tiny(), tmp_path / "b", data_root, progress=False)
+    finally:
+        torch.set_num_threads(before)
+    assert without_timings(alone.metrics) == without_timings(pooled.metrics)
+    assert_same_weights(weights(tmp_path / "a"), weights(tmp_path / "b"))
+    assert alone.record["hardware"]["cpu_threads"] == 1
+    two = train(tiny(cpu_threads=2), tmp_path / "c", data_root, progress=False)
+    assert two.record["hardware"]["cpu_threads"] == 2
+
+
 def test_another_seed_gives_another_run(data_root, tmp_path):
     first = train(tiny(seed=0), tmp_path / "a", data_root, progress=False)
     second = train(tiny(seed=1), tmp_path / "b", data_root, progress=False)
