@@ -12,7 +12,8 @@ from pathlib import Path
 
 from sphereface_lib.config import TrainConfig
 from sphereface_lib.data.paths import default_cache_root
-from sphereface_lib.train import FORMAT_VERSION, RunResult, load_result, resolve_device, train
+from sphereface_lib.fingerprint import code_fingerprint
+from sphereface_lib.train import RunResult, load_result, resolve_device, train
 
 CACHE_ENV = "SPHEREFACE_CACHE"
 
@@ -26,10 +27,11 @@ def runs_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 def run_key(config: TrainConfig) -> str:
-    """A short hash of everything that determines the result (config, device type, format)."""
+    """A short hash of everything that determines the result: the configuration, the device
+    type and the library code that computes a run (:mod:`~sphereface_lib.fingerprint`)."""
     identity = {
         "config": {**config.to_dict(), "device": resolve_device(config.device).type},
-        "format_version": FORMAT_VERSION,
+        "code": code_fingerprint(),
     }
     blob = json.dumps(identity, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:12]

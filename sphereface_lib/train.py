@@ -50,6 +50,7 @@ from sphereface_lib.distributed import (
     sharded_cross_entropy,
     sharded_predictions,
 )
+from sphereface_lib.fingerprint import code_fingerprint
 from sphereface_lib.heads import MarginHead, build_head
 from sphereface_lib.integrity import (
     CorruptFileError,
@@ -72,10 +73,6 @@ from sphereface_lib.progress import progress_bar
 from sphereface_lib.schedules import step_decay, warmup_cosine
 from sphereface_lib.seeding import derived_generator, seed_everything
 
-# Bump when a change to this loop changes what a configuration produces; it keys the cache.
-# 2: mnist_small pools first; 3: cosine logits with a hand-written backward;
-# 4: lambda counted from iteration 1, as the official layer counts.
-FORMAT_VERSION = 4
 SHIFT_PIXELS = 2
 EVAL_BATCH = 1000
 
@@ -253,10 +250,11 @@ def _snapshot_steps(total_steps: int, frames: int) -> set[int]:
 
 
 def _check_checkpoint(state: dict[str, Any], config: TrainConfig, path: Path) -> None:
-    if state.get("format_version") != FORMAT_VERSION:
+    if state.get("code") != code_fingerprint():
         raise CheckpointError(
-            f"{path} was written by training format {state.get('format_version')}, this library "
-            f"writes format {FORMAT_VERSION}; delete the file to start the run afresh"
+            f"{path} was written by other library code (fingerprint {state.get('code')}, this "
+            f"code's is {code_fingerprint()}); resuming would mix the two, so delete the file to "
+            "start the run afresh"
         )
     saved = state.get("config", {})
     if saved != config.to_dict():
@@ -562,7 +560,7 @@ class _Run:
         if self.context.is_main:
             save_checked(
                 {
-                    "format_version": FORMAT_VERSION,
+                    "code": code_fingerprint(),
                     "config": self.config.to_dict(),
                     "net": self.net.state_dict(),
                     "head": head_state,
@@ -709,7 +707,7 @@ class _Run:
         test_features = embed(self.net, data.test_images, self.device).cpu()
         record = {
             "library_version": __version__,
-            "format_version": FORMAT_VERSION,
+            "code_fingerprint": code_fingerprint(),
             "config": config.to_dict(),
             "device": self.device.type,
             "world_size": self.context.world_size,

@@ -103,6 +103,15 @@ def test_checkpoint_of_another_configuration_is_refused(data_root, tmp_path):
         train(tiny(margin=3), tmp_path, data_root, progress=False)
 
 
+def test_checkpoint_of_other_code_is_refused(data_root, tmp_path, monkeypatch):
+    from sphereface_lib import train as training
+
+    train(tiny(), tmp_path, data_root, progress=False, stop_at_step=1)
+    monkeypatch.setattr(training, "code_fingerprint", lambda: "0" * 16)
+    with pytest.raises(CheckpointError, match="written by other library code .*delete the file"):
+        train(tiny(), tmp_path, data_root, progress=False)
+
+
 def test_corrupt_checkpoint_is_a_clear_error(data_root, tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"\x00not a checkpoint")
     with pytest.raises(
