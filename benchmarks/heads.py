@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils import benchmark
 
-from sphereface_lib import hardware
+from sphereface_lib.common import hardware
 from sphereface_lib.heads import build_head
 
 SIZES = [(256, 2, 10), (256, 512, 10572)]

@@ -7,7 +7,7 @@
 Prints, in one run: (1) the float32 matrix-multiply rate of this machine (a large square
 matmul, the practical hardware limit for dense float32 work); (2) images/s of training steps
 of the default net (`mnist_small`, or the one --net names; A-Softmax head, batch 128,
-forward + backward + SGD update, the same step as sphereface_lib.train); (3) the achieved
+forward + backward + SGD update, the same step as sphereface_lib.training.loop); (3) the achieved
 FLOP rate of those steps (3 x 2 x multiply-adds per image: forward, and a backward pass about
 twice the forward) and its ratio to (1). With --time-to-accuracy it trains the angular head
 in 2-D on the full set and reports the wall time until the test accuracy first reaches 0.9896
@@ -24,10 +24,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from sphereface_lib.config import preset
 from sphereface_lib.heads import build_head
 from sphereface_lib.nets import build_net, count_multiply_adds
-from sphereface_lib.train import resolve_device, train
+from sphereface_lib.training.config import preset
+from sphereface_lib.training.loop import resolve_device, train
 
 TARGET_ACCURACY = 0.9896
 

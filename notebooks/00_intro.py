@@ -31,7 +31,7 @@ cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
 
 # %% tags=["hide-input"]
 from IPython.display import display
-from sphereface_lib.experiments import (
+from sphereface_lib.book.experiments import (
     MNIST_HEADS,
     default_seeds,
     grid,
@@ -39,15 +39,15 @@ from sphereface_lib.experiments import (
     run_all,
     summarize,
 )
-from sphereface_lib.pages import (
+from sphereface_lib.book.pages import (
     glue_animation,
     glue_value,
     percent,
     run_label,
 )
-from sphereface_lib.report import show_table
-from sphereface_lib.seeding import seed_everything
-from sphereface_lib.sources import REFERENCE_SOURCE
+from sphereface_lib.book.report import show_table
+from sphereface_lib.book.sources import REFERENCE_SOURCE
+from sphereface_lib.common.seeding import seed_everything
 
 seed_everything(0)
 seeds = default_seeds(profile) if seeds is None else seeds

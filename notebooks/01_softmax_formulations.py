@@ -50,17 +50,17 @@ import sympy as sp
 import torch
 from IPython.display import Math, display
 from matplotlib.patches import Patch
-from sphereface_lib.heads import build_head
-from sphereface_lib.margins import cos_m_theta, psi, psi_from_cos
-from sphereface_lib.pages import (
+from sphereface_lib.book.pages import (
     COLUMN_INCHES,
     FULL_WIDTH_INCHES,
     glue_figure,
     glue_value,
     use_book_style,
 )
-from sphereface_lib.report import show_table
-from sphereface_lib.seeding import seed_everything
+from sphereface_lib.book.report import show_table
+from sphereface_lib.common.seeding import seed_everything
+from sphereface_lib.heads import build_head
+from sphereface_lib.maths.margins import cos_m_theta, psi, psi_from_cos
 
 generator = seed_everything(seed)
 use_book_style()
@@ -269,7 +269,7 @@ display(
 )
 
 # %% [markdown]
-# **Checked**: the library's $\psi$ (`sphereface_lib.margins.psi`) puts the two class-1 boundaries
+# **Checked**: the library's $\psi$ (`sphereface_lib.maths.margins.psi`) puts the two class-1 boundaries
 # where the algebra says, for the example $\theta_{12} = 80^\circ$ drawn further below (first branch
 # of $t_{\text{far}}$ for every $m \ge 2$) and for a wide angle $\theta_{12} = 170^\circ$ (the
 # wrapped branch for every $m \ge 2$). Angles are in degrees, measured from $W_1$, positive towards

@@ -65,7 +65,7 @@ import statistics
 import matplotlib.pyplot as plt
 from IPython.display import display
 from matplotlib.ticker import PercentFormatter
-from sphereface_lib.experiments import (
+from sphereface_lib.book.experiments import (
     ACCURACY_COLUMNS,
     accuracy_rows,
     default_seeds,
@@ -76,8 +76,7 @@ from sphereface_lib.experiments import (
     summarize,
     write_run_records,
 )
-from sphereface_lib.hardware import cpu_model
-from sphereface_lib.pages import (
+from sphereface_lib.book.pages import (
     COLUMN_INCHES,
     glue_figure,
     glue_value,
@@ -85,10 +84,11 @@ from sphereface_lib.pages import (
     run_label,
     use_book_style,
 )
-from sphereface_lib.plots import plot_metric
-from sphereface_lib.report import show_table
-from sphereface_lib.seeding import seed_everything
-from sphereface_lib.sources import REFERENCE_SOURCE
+from sphereface_lib.book.plots import plot_metric
+from sphereface_lib.book.report import show_table
+from sphereface_lib.book.sources import REFERENCE_SOURCE
+from sphereface_lib.common.hardware import cpu_model
+from sphereface_lib.common.seeding import seed_everything
 
 seed_everything(seed)
 use_book_style()

@@ -46,15 +46,15 @@ data_root: str | None = None  # None: $SPHEREFACE_DATA
 cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
 
 # %% tags=["hide-input"]
-from sphereface_lib.experiments import grid, run_all
-from sphereface_lib.pages import (
+from sphereface_lib.book.experiments import grid, run_all
+from sphereface_lib.book.pages import (
     glue_animation,
     glue_figure,
     glue_value,
     percent,
     run_label,
 )
-from sphereface_lib.seeding import seed_everything
+from sphereface_lib.common.seeding import seed_everything
 
 seed_everything(seed)
 configs = grid(
@@ -74,7 +74,7 @@ glue_value("frame_count", len(results[0].snapshots.features))
 # %% tags=["hide-input"]
 from pathlib import Path
 
-from sphereface_lib.animation import embedding_figure
+from sphereface_lib.book.animation import embedding_figure
 
 for result in results:
     config = result.config

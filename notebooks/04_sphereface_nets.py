@@ -52,19 +52,8 @@ import torch
 from IPython.display import display
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import PercentFormatter
-from sphereface_lib.cache import train_or_load
-from sphereface_lib.config import preset
-from sphereface_lib.data import (
-    LFW_DEEPFUNNELED_CROP,
-    FaceFolder,
-    FacePreprocess,
-    lfw_folder,
-)
-from sphereface_lib.data.faces import read_image
-from sphereface_lib.face_experiments import face_config
-from sphereface_lib.nets import build_net, count_parameters
-from sphereface_lib.nets.summary import stage_shapes, summarize
-from sphereface_lib.pages import (
+from sphereface_lib.book.face_experiments import face_config
+from sphereface_lib.book.pages import (
     COLUMN_INCHES,
     glue_figure,
     glue_markdown,
@@ -72,14 +61,25 @@ from sphereface_lib.pages import (
     percent,
     use_book_style,
 )
-from sphereface_lib.plots import plot_metric
-from sphereface_lib.report import show_table
-from sphereface_lib.seeding import seed_everything
-from sphereface_lib.sources import (
+from sphereface_lib.book.plots import plot_metric
+from sphereface_lib.book.report import show_table
+from sphereface_lib.book.sources import (
     CASIA_WEBFACE_IMAGES,
     CASIA_WEBFACE_OFFICIAL_CLASSES,
     CASIA_WEBFACE_PEOPLE,
 )
+from sphereface_lib.common.seeding import seed_everything
+from sphereface_lib.data import (
+    LFW_DEEPFUNNELED_CROP,
+    FaceFolder,
+    FacePreprocess,
+    lfw_folder,
+)
+from sphereface_lib.data.faces import read_image
+from sphereface_lib.nets import build_net, count_parameters
+from sphereface_lib.nets.summary import stage_shapes, summarize
+from sphereface_lib.training.cache import train_or_load
+from sphereface_lib.training.config import preset
 
 seed_everything(seed)
 use_book_style()

@@ -86,20 +86,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import Markdown, display
-from sphereface_lib.angles import (
+from sphereface_lib.analysis.angles import (
     angular_margins,
     class_angles,
     margin_boundary_angle,
     summarize_angles,
 )
-from sphereface_lib.experiments import grid, run_all, summarize
-from sphereface_lib.margins import psi
-from sphereface_lib.norms import (
+from sphereface_lib.analysis.norms import (
     bins_by_norm,
     rank_correlation,
     softmax_confidence,
 )
-from sphereface_lib.plots import (
+from sphereface_lib.book.experiments import grid, run_all, summarize
+from sphereface_lib.book.plots import (
     CLASS_COLOURS,
     HEAD_COLOURS,
     HEAD_LABELS,
@@ -107,9 +106,10 @@ from sphereface_lib.plots import (
     final_embeddings_figure,
     plot_class_angles,
 )
-from sphereface_lib.report import show_table
-from sphereface_lib.seeding import seed_everything
-from sphereface_lib.train import lambda_at
+from sphereface_lib.book.report import show_table
+from sphereface_lib.common.seeding import seed_everything
+from sphereface_lib.maths.margins import psi
+from sphereface_lib.training.loop import lambda_at
 
 seed_everything(seed)
 if seeds is None:

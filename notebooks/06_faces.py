@@ -63,9 +63,39 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 from matplotlib.ticker import PercentFormatter
-from sphereface_lib.animation import embedding_still
-from sphereface_lib.cache import train_or_load
-from sphereface_lib.config import preset
+from sphereface_lib.analysis.verification import OFFICIAL_THRESHOLD_STEPS
+from sphereface_lib.book.animation import embedding_still
+from sphereface_lib.book.face_experiments import (
+    LAMBDA_FLOOR_FRACTION,
+    SUMMARY_COLUMNS,
+    face_config,
+    fold_rows,
+    summary_row,
+    training_hours,
+    training_image_count,
+    verify_runs,
+)
+from sphereface_lib.book.pages import (
+    COLUMN_INCHES,
+    FULL_WIDTH_INCHES,
+    glue_figure,
+    glue_markdown,
+    glue_value,
+    head_name,
+    join_names,
+    percent,
+    use_book_style,
+)
+from sphereface_lib.book.plots import HEAD_COLOURS, plot_metric
+from sphereface_lib.book.report import show_table
+from sphereface_lib.book.sources import (
+    CASIA_WEBFACE_IMAGES,
+    CASIA_WEBFACE_PEOPLE,
+    PAPER_LFW_ACCURACY,
+    PAPER_LFW_SOURCE,
+)
+from sphereface_lib.book.verification_plots import plot_roc, plot_scores
+from sphereface_lib.common.seeding import seed_everything
 from sphereface_lib.data import lfw_folder, pair_identities, read_lfw_pairs
 from sphereface_lib.data.face_pairs import (
     att_verification_pairs,
@@ -77,41 +107,11 @@ from sphereface_lib.data.training_sets import (
     lfw_training_identities,
     load_training_data,
 )
-from sphereface_lib.face_experiments import (
-    LAMBDA_FLOOR_FRACTION,
-    SUMMARY_COLUMNS,
-    face_config,
-    fold_rows,
-    summary_row,
-    training_hours,
-    training_image_count,
-    verify_runs,
-)
-from sphereface_lib.margins import annealed_lambda
+from sphereface_lib.maths.margins import annealed_lambda
 from sphereface_lib.nets import build_net, count_multiply_adds
-from sphereface_lib.pages import (
-    COLUMN_INCHES,
-    FULL_WIDTH_INCHES,
-    glue_figure,
-    glue_markdown,
-    glue_value,
-    head_name,
-    join_names,
-    percent,
-    use_book_style,
-)
-from sphereface_lib.plots import HEAD_COLOURS, plot_metric
-from sphereface_lib.report import show_table
-from sphereface_lib.seeding import seed_everything
-from sphereface_lib.sources import (
-    CASIA_WEBFACE_IMAGES,
-    CASIA_WEBFACE_PEOPLE,
-    PAPER_LFW_ACCURACY,
-    PAPER_LFW_SOURCE,
-)
-from sphereface_lib.train import embed, resolve_device
-from sphereface_lib.verification import OFFICIAL_THRESHOLD_STEPS
-from sphereface_lib.verification_plots import plot_roc, plot_scores
+from sphereface_lib.training.cache import train_or_load
+from sphereface_lib.training.config import preset
+from sphereface_lib.training.loop import embed, resolve_device
 
 seed_everything(seed)
 use_book_style()

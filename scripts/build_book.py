@@ -50,10 +50,10 @@ def progress_on_terminal(log: Path) -> Iterator[None]:
     """Echo what the chapter's kernel writes to ``log`` (its progress bars) to this terminal.
 
     The kernel captures stdout and stderr into the notebook; the library writes its progress
-    bars to ``$SPHEREFACE_PROGRESS_LOG`` instead (``sphereface_lib.progress``), so they show
+    bars to ``$SPHEREFACE_PROGRESS_LOG`` instead (``sphereface_lib.common.progress``), so they show
     here while the chapter runs and never on a page of the book.
     """
-    from sphereface_lib.progress import PROGRESS_LOG_ENV
+    from sphereface_lib.common.progress import PROGRESS_LOG_ENV
 
     log.write_text("")
     done = threading.Event()
@@ -143,7 +143,7 @@ def ensure_data(parameters: list[list[str]]) -> None:
 
 def finished_runs() -> int:
     """How many finished runs the train-or-load cache holds (a ``result.json`` each)."""
-    from sphereface_lib.cache import runs_root
+    from sphereface_lib.training.cache import runs_root
 
     return sum(1 for _ in runs_root().glob("*/result.json"))
 
@@ -152,8 +152,8 @@ def write_build_times(
     output_dir: Path, profile: str, seconds: dict[str, float], trained: int, cached: int
 ) -> None:
     """The wall time of every chapter of this build, as a page that ``book/rerun.md`` includes."""
-    from sphereface_lib import hardware
-    from sphereface_lib.report import markdown_table
+    from sphereface_lib.book.report import markdown_table
+    from sphereface_lib.common import hardware
 
     rows = [[name, value / 60] for name, value in seconds.items()]
     rows.append(["**all chapters**", sum(seconds.values()) / 60])

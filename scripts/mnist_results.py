@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sphereface_lib.experiments import (
+from sphereface_lib.book.experiments import (
     ACCURACY_COLUMNS,
     accuracy_rows,
     grid,
@@ -26,9 +26,9 @@ from sphereface_lib.experiments import (
     run_all,
     write_run_records,
 )
-from sphereface_lib.report import markdown_table
-from sphereface_lib.sources import REFERENCE_SOURCE
-from sphereface_lib.train import RunResult
+from sphereface_lib.book.report import markdown_table
+from sphereface_lib.book.sources import REFERENCE_SOURCE
+from sphereface_lib.training.loop import RunResult
 
 ROOT = Path(__file__).resolve().parent.parent
 README_START = "<!-- mnist-results:start (written by scripts/mnist_results.py --readme) -->"

@@ -11,7 +11,7 @@ import typing
 from collections.abc import Sequence
 from pathlib import Path
 
-from sphereface_lib.config import PRESETS, TrainConfig, preset
+from sphereface_lib.training.config import PRESETS, TrainConfig, preset
 
 # One line of help per configuration field; a test checks that none is missing.
 FIELD_HELP: dict[str, str] = {
@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     arguments = build_parser().parse_args(argv)
     from sphereface_lib.data import DataFileError
-    from sphereface_lib.interrupts import TrainingInterrupted
+    from sphereface_lib.training.interrupts import TrainingInterrupted
 
     try:
         if arguments.command == "data":
@@ -216,9 +216,9 @@ def _check_data(arguments: argparse.Namespace) -> int:
 
 
 def _train(arguments: argparse.Namespace) -> int:
-    from sphereface_lib.cache import run_dir_for
-    from sphereface_lib.run_folder import check_output_folder
-    from sphereface_lib.train import check_stop_at_step, finished_run, resolve_device, train
+    from sphereface_lib.training.cache import run_dir_for
+    from sphereface_lib.training.loop import check_stop_at_step, finished_run, resolve_device, train
+    from sphereface_lib.training.run_folder import check_output_folder
 
     overrides = {
         field.name: getattr(arguments, field.name)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sphereface_lib.cli import FIELD_HELP, main
-from sphereface_lib.config import TrainConfig
+from sphereface_lib.training.config import TrainConfig
 from tests.data.loopback import serving
 
 

@@ -25,10 +25,10 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from sphereface_lib.common.integrity import CorruptFileError, load_checked, save_checked
+from sphereface_lib.common.progress import progress_bar
 from sphereface_lib.data.errors import DataFileError
 from sphereface_lib.data.paths import DATA_ENV, data_root, unreadable
-from sphereface_lib.integrity import CorruptFileError, load_checked, save_checked
-from sphereface_lib.progress import progress_bar
 
 FACE_SIZE = (112, 96)  # (height, width), paper Section 4.1
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".pgm"})

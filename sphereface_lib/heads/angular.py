@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from sphereface_lib.heads.target_margin import TargetMarginHead
-from sphereface_lib.margins import check_margin, psi_from_cos
+from sphereface_lib.maths.margins import check_margin, psi_from_cos
 
 
 class AngularSoftmaxHead(TargetMarginHead):

@@ -71,7 +71,7 @@ ANIMATION_PAGES = ["book/_executed/03_embeddings.html", "book/_executed/00_intro
 # A GIF larger than this makes its chapter slow to open; all of them together, the book.
 MAX_GIF_BYTES = 3 * 1024 * 1024
 MAX_ALL_GIF_BYTES = 20 * 1024 * 1024
-# Figures are drawn with fonts of at least 9 pt at 100 dpi (12.5 px, sphereface_lib.pages);
+# Figures are drawn with fonts of at least 9 pt at 100 dpi (12.5 px, sphereface_lib.book.pages);
 # shown at less than this fraction of their size, their text would drop below 9 px.
 MIN_FIGURE_SCALE = 0.72
 MIN_ANIMATION_WIDTH = 300

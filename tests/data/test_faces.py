@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from sphereface_lib.common.integrity import save_checked
 from sphereface_lib.data import (
     FACE_SIZE,
     LFW_DEEPFUNNELED_CROP,
@@ -26,8 +27,7 @@ from sphereface_lib.data import (
 )
 from sphereface_lib.data.faces import read_face
 from sphereface_lib.data.lazy import LazyFaceImages
-from sphereface_lib.integrity import save_checked
-from tests.test_integrity import flip_tensor_bytes
+from tests.common.test_integrity import flip_tensor_bytes
 
 LIMIT = 127.5 / 128
 

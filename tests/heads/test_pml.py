@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from pytorch_metric_learning.losses import ArcFaceLoss, CosFaceLoss, SphereFaceLoss
 
 from sphereface_lib.heads import build_head
-from sphereface_lib.margins import margin_interval
+from sphereface_lib.maths.margins import margin_interval
 
 # pml 2.9 builds its binomial coefficients with scipy on tensors, which NumPy 2 warns about.
 pytestmark = pytest.mark.filterwarnings("ignore:__array_wrap__ must accept context")

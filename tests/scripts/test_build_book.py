@@ -66,7 +66,7 @@ def test_the_repository_button_comes_only_with_a_repository() -> None:
 def test_progress_of_the_kernel_reaches_the_terminal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sphereface_lib.progress import PROGRESS_LOG_ENV, progress_stream
+    from sphereface_lib.common.progress import PROGRESS_LOG_ENV, progress_stream
 
     monkeypatch.delenv(PROGRESS_LOG_ENV, raising=False)
     log = tmp_path / ".chapter.progress"

@@ -29,7 +29,7 @@ mnist_results = load_script()
 
 def test_readme_table_is_the_committed_records():
     """Retyping or editing a number in the README, or rerunning without --readme, fails here."""
-    from sphereface_lib.experiments import read_run_records
+    from sphereface_lib.book.experiments import read_run_records
 
     context, results = read_run_records(RECORDS)
     assert len(results) == 18  # 3 heads x 2 dimensions x 3 seeds
@@ -53,7 +53,7 @@ def test_missing_markers_are_an_error():
 
 
 def test_a_file_that_is_not_run_records_is_an_error(tmp_path):
-    from sphereface_lib.experiments import read_run_records
+    from sphereface_lib.book.experiments import read_run_records
 
     path = tmp_path / "records.json"
     path.write_text(json.dumps({"commit": "abc"}))

@@ -1,0 +1,1 @@
+"""Tests of sphereface_lib.common."""
