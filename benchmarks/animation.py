@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import torch
 
 from sphereface_lib.book.animation import embedding_frames, encode_gif, frame_durations
-from sphereface_lib.training.loop import Snapshots, load_result
+from sphereface_lib.training import Snapshots, load_result
 
 
 def synthetic(dimension: int, frames: int = 49, points: int = 1000) -> Snapshots:

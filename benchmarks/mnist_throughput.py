@@ -26,8 +26,8 @@ import torch.nn.functional as F
 
 from sphereface_lib.heads import build_head
 from sphereface_lib.nets import build_net, count_multiply_adds
+from sphereface_lib.training import resolve_device, train
 from sphereface_lib.training.config import preset
-from sphereface_lib.training.loop import resolve_device, train
 
 TARGET_ACCURACY = 0.9896
 

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 
 from sphereface_lib.heads import build_head
 from sphereface_lib.nets import build_net
+from sphereface_lib.training import resolve_device
 from sphereface_lib.training.config import PRESETS
-from sphereface_lib.training.loop import resolve_device
 
 CASIA_CLASSES = 10_572
 

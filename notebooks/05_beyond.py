@@ -109,7 +109,7 @@ from sphereface_lib.book.plots import (
 from sphereface_lib.book.report import show_table
 from sphereface_lib.common.seeding import seed_everything
 from sphereface_lib.maths.margins import psi
-from sphereface_lib.training.loop import lambda_at
+from sphereface_lib.training import lambda_at
 
 seed_everything(seed)
 if seeds is None:

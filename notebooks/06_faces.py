@@ -109,9 +109,9 @@ from sphereface_lib.data.training_sets import (
 )
 from sphereface_lib.maths.margins import annealed_lambda
 from sphereface_lib.nets import build_net, count_multiply_adds
+from sphereface_lib.training import embed, resolve_device
 from sphereface_lib.training.cache import train_or_load
 from sphereface_lib.training.config import preset
-from sphereface_lib.training.loop import embed, resolve_device
 
 seed_everything(seed)
 use_book_style()

@@ -28,7 +28,7 @@ from sphereface_lib.book.experiments import (
 )
 from sphereface_lib.book.report import markdown_table
 from sphereface_lib.book.sources import REFERENCE_SOURCE
-from sphereface_lib.training.loop import RunResult
+from sphereface_lib.training import RunResult
 
 ROOT = Path(__file__).resolve().parent.parent
 README_START = "<!-- mnist-results:start (written by scripts/mnist_results.py --readme) -->"

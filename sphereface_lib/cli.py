@@ -216,8 +216,10 @@ def _check_data(arguments: argparse.Namespace) -> int:
 
 
 def _train(arguments: argparse.Namespace) -> int:
+    from sphereface_lib.training import resolve_device, train
     from sphereface_lib.training.cache import run_dir_for
-    from sphereface_lib.training.loop import check_stop_at_step, finished_run, resolve_device, train
+    from sphereface_lib.training.loop import check_stop_at_step
+    from sphereface_lib.training.records import finished_run
     from sphereface_lib.training.run_folder import check_output_folder
 
     overrides = {

@@ -314,7 +314,7 @@ def embedding_still(
     features of a set of images rather than a run's snapshots."""
     import torch
 
-    from sphereface_lib.training.loop import Snapshots
+    from sphereface_lib.training import Snapshots
 
     features = torch.as_tensor(features)
     still = Snapshots(

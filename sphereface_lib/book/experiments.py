@@ -22,10 +22,10 @@ from typing import Any
 from sphereface_lib.book.pages import percent, run_label
 from sphereface_lib.book.sources import REFERENCE_2D_ACCURACY
 from sphereface_lib.common.progress import progress_bar
+from sphereface_lib.training import RunResult
 from sphereface_lib.training.cache import run_dir_for, train_or_load
 from sphereface_lib.training.config import TrainConfig, preset
 from sphereface_lib.training.interrupts import TrainingInterrupted, stop_all_runs
-from sphereface_lib.training.loop import RunResult
 
 # The three formulations of the paper, in the order the book shows them, and the seeds of the
 # MNIST table by profile (the landing page, chapters 2, 3 and 5 and scripts/mnist_results.py).

@@ -36,8 +36,8 @@ from sphereface_lib.analysis.verification import (
 )
 from sphereface_lib.data.faces import PairTensors
 from sphereface_lib.data.training_sets import load_training_data
+from sphereface_lib.training import RunResult, resolve_device
 from sphereface_lib.training.config import TrainConfig, preset
-from sphereface_lib.training.loop import RunResult, resolve_device
 
 # The face runs reach lambda_min this far into training. The official run gets there after 6 %
 # of its 28k iterations, the book's 2-D MNIST runs after about half of theirs; a run of a few

@@ -13,7 +13,9 @@ from pathlib import Path
 from sphereface_lib.data.paths import default_cache_root
 from sphereface_lib.training.config import TrainConfig
 from sphereface_lib.training.fingerprint import code_fingerprint
-from sphereface_lib.training.loop import RunResult, load_result, resolve_device, train
+from sphereface_lib.training.loop import train
+from sphereface_lib.training.model import resolve_device
+from sphereface_lib.training.records import RunResult, load_result
 
 CACHE_ENV = "SPHEREFACE_CACHE"
 

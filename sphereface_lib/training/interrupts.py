@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -90,3 +91,28 @@ class StopSignals:
         for number, previous in self._previous.items():
             signal.signal(number, previous if previous is not None else signal.SIG_DFL)
         self._previous = {}
+
+
+def interrupted_message(
+    number: int,
+    where: str,
+    checkpoint: Path | None,
+    saved_step: int,
+    saved_now: bool,
+) -> str:
+    """The one line that says where a run stopped (``where``: "step 3/9 (angular ...)"), what
+    is on disk (the checkpoint of ``saved_step``, 0: none) and how to resume."""
+    where = f"{signal_name(number)} at {where}"
+    if checkpoint is None:
+        return f"interrupted by {where}; no output folder, so nothing was saved"
+    if saved_now:
+        return (
+            f"interrupted by {where}; checkpoint saved to {checkpoint}. Run the same command (or "
+            "call) again to resume."
+        )
+    if saved_step == 0:
+        return f"interrupted by {where}; nothing was saved. Run it again to start afresh."
+    return (
+        f"interrupted by {where}; the checkpoint of step {saved_step} in {checkpoint} is kept. "
+        "Run the same command (or call) again to resume."
+    )

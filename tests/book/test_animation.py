@@ -23,7 +23,7 @@ from sphereface_lib.book.animation import (
     legend_columns,
 )
 from sphereface_lib.book.plots import SpherePanel
-from sphereface_lib.training.loop import Snapshots
+from sphereface_lib.training import Snapshots
 
 PEOPLE = ["Ariel Sharon", "Colin Powell", "Donald Rumsfeld", "George W Bush", "Tony Blair", "X"]
 

@@ -18,9 +18,9 @@ from sphereface_lib.book.experiments import (
     summarize,
     write_run_records,
 )
+from sphereface_lib.training import RunResult
 from sphereface_lib.training.config import preset
 from sphereface_lib.training.interrupts import TrainingInterrupted
-from sphereface_lib.training.loop import RunResult
 
 
 def finished(head, dimension, seed, accuracy):

@@ -19,7 +19,7 @@ from sphereface_lib.book.plots import (
     scatter_2d,
     scatter_3d,
 )
-from sphereface_lib.training.loop import Snapshots
+from sphereface_lib.training import Snapshots
 
 
 def test_lines_are_class_means_in_degrees():

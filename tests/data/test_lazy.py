@@ -9,8 +9,8 @@ from PIL import Image
 
 from sphereface_lib.data.faces import FacePreprocess, load_images
 from sphereface_lib.data.lazy import LazyFaceImages, take
+from sphereface_lib.training import train
 from sphereface_lib.training.config import preset
-from sphereface_lib.training.loop import train
 
 
 def make_identities(folder, identities=3, images=3, size=(96, 112)):

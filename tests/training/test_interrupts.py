@@ -16,8 +16,8 @@ import threading
 import pytest
 import torch
 
+from sphereface_lib.training import train
 from sphereface_lib.training.interrupts import StopSignals, TrainingInterrupted
-from sphereface_lib.training.loop import train
 from tests.training.test_train import assert_same_weights, tiny, weights, without_timings
 
 EPOCHS = 3  # 3 updates an epoch: 9 in all, checkpoints after updates 3 and 6
@@ -53,7 +53,7 @@ def wrap(owner, name, before=None):
 if point == "update":  # inside optimizer.step(), before the parameters change
     wrap(torch.optim.SGD, "step")
 elif point == "evaluate":  # the test-set evaluation at the end of an epoch
-    wrap(training._Run, "evaluate")
+    wrap(training.Run, "end_epoch")
 elif point == "save":  # the checkpoint is written, not yet in place
     wrap(integrity.os, "replace", lambda source, target: str(target).endswith("checkpoint.pt"))
 sys.exit(cli.main(sys.argv[4:]))
@@ -64,7 +64,7 @@ def cli_arguments(data_root, output):
     return [
         "train", "--profile", "smoke", "--epochs", str(EPOCHS), "--batch-size", "128",
         "--train-limit", "384", "--test-limit", "200", "--snapshot-points", "50",
-        "--snapshots-per-epoch", "2", "--device", "cpu", "--no-progress",
+        "--snapshot-frames", "4", "--device", "cpu", "--no-progress",
         "--data-root", str(data_root), "--output", str(output),
     ]  # fmt: skip
 
@@ -137,14 +137,14 @@ def test_in_a_kernel_an_interrupt_stops_at_a_step_and_the_process_lives_on(
     """As a Jupyter kernel's interrupt: SIGINT in the middle of an update, in this process."""
     from sphereface_lib.training import loop as training
 
-    original = training._Run.train_step
+    original = training.Run.train_step
 
     def interrupted_step(run):
         if run.step == 1:
             os.kill(os.getpid(), signal.SIGINT)  # handled before the update is done
         return original(run)
 
-    monkeypatch.setattr(training._Run, "train_step", interrupted_step)
+    monkeypatch.setattr(training.Run, "train_step", interrupted_step)
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(TrainingInterrupted, match=r"SIGINT at step 2/6 .*checkpoint saved") as e:
         train(tiny(), tmp_path, data_root, progress=False)
@@ -157,9 +157,9 @@ def test_an_interrupt_before_the_first_update_leaves_no_folder(data_root, tmp_pa
     from sphereface_lib.training import loop as training
 
     monkeypatch.setattr(
-        training._Run, "record_frame", lambda run: os.kill(os.getpid(), signal.SIGTERM)
+        training.Run, "record_frame", lambda run: os.kill(os.getpid(), signal.SIGTERM)
     )
-    monkeypatch.setattr(training._Run, "train_step", lambda run: pytest.fail("an update ran"))
+    monkeypatch.setattr(training.Run, "train_step", lambda run: pytest.fail("an update ran"))
     with pytest.raises(TrainingInterrupted, match="SIGTERM at step 0/6 .*nothing was saved"):
         train(tiny(), tmp_path / "run", data_root, progress=False)
     assert not (tmp_path / "run").exists()

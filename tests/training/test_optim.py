@@ -6,8 +6,8 @@ from torch import nn
 
 from sphereface_lib.heads import build_head
 from sphereface_lib.nets import build_net
+from sphereface_lib.training import train
 from sphereface_lib.training.config import preset
-from sphereface_lib.training.loop import train
 from sphereface_lib.training.optim import build_optimizer, parameter_groups, set_learning_rate
 
 # The bias lr_mult of every convolution of train/code/sphereface_model.prototxt (SphereFace-20),

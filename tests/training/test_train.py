@@ -11,8 +11,9 @@ import torch
 
 from sphereface_lib.common.integrity import CorruptFileError
 from sphereface_lib.data import DataFileError
+from sphereface_lib.training import load_result, train
+from sphereface_lib.training.checkpoints import CheckpointError
 from sphereface_lib.training.config import preset
-from sphereface_lib.training.loop import CheckpointError, load_result, train
 from sphereface_lib.training.run_folder import RunFolderError
 from tests.common.test_integrity import flip_tensor_bytes
 
@@ -104,10 +105,10 @@ def test_checkpoint_of_another_configuration_is_refused(data_root, tmp_path):
 
 
 def test_checkpoint_of_other_code_is_refused(data_root, tmp_path, monkeypatch):
-    from sphereface_lib.training import loop as training
+    from sphereface_lib.training import checkpoints
 
     train(tiny(), tmp_path, data_root, progress=False, stop_at_step=1)
-    monkeypatch.setattr(training, "code_fingerprint", lambda: "0" * 16)
+    monkeypatch.setattr(checkpoints, "code_fingerprint", lambda: "0" * 16)
     with pytest.raises(CheckpointError, match="written by other library code .*delete the file"):
         train(tiny(), tmp_path, data_root, progress=False)
 
@@ -144,9 +145,9 @@ def test_run_record_and_snapshots(data_root, tmp_path):
 @pytest.mark.parametrize(("total_steps", "frames"), [(469 * 7, 48), (469 * 2, 48), (32, 8), (5, 8)])
 def test_snapshot_frames_are_spread_over_the_whole_run(total_steps, frames):
     """The frame count does not depend on the epochs; the last frame is the trained state."""
-    from sphereface_lib.training.loop import _snapshot_steps
+    from sphereface_lib.training.snapshots import snapshot_steps
 
-    steps = sorted(_snapshot_steps(total_steps, frames))
+    steps = sorted(snapshot_steps(total_steps, frames))
     assert len(steps) == min(frames, total_steps)
     assert steps[0] >= 1 and steps[-1] == total_steps
     gaps = [b - a for a, b in zip([0, *steps], steps, strict=False)]
@@ -254,7 +255,7 @@ import json, sys
 from sphereface_lib.training.cache import train_or_load
 from sphereface_lib.training.config import preset
 config = preset("smoke", epochs=3, batch_size=32, train_limit=1024, test_limit=100,
-                snapshot_points=20, snapshots_per_epoch=8, device="cpu")
+                snapshot_points=20, snapshot_frames=8, device="cpu")
 result = train_or_load(config, sys.argv[1], progress=False)
 print(json.dumps(result.record))
 """

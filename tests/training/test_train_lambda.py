@@ -10,8 +10,8 @@ lambda = max(lambda_min, base * (1 + gamma * n)^-power).
 import pytest
 
 from sphereface_lib.heads import AngularSoftmaxHead
+from sphereface_lib.training import lambda_at, train
 from sphereface_lib.training.config import preset
-from sphereface_lib.training.loop import lambda_at, train
 
 # The fc6 layer of the official prototxts: base 1000, gamma 0.12, power 1, lambda_min 5.
 BASE, GAMMA, POWER, LAMBDA_MIN = 1000.0, 0.12, 1.0, 5.0
