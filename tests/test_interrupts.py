@@ -63,7 +63,7 @@ def cli_arguments(data_root, output):
     return [
         "train", "--profile", "smoke", "--epochs", str(EPOCHS), "--batch-size", "128",
         "--train-limit", "384", "--test-limit", "200", "--snapshot-points", "50",
-        "--snapshots-per-epoch", "2", "--device", "cpu", "--no-progress",
+        "--snapshot-frames", "4", "--device", "cpu", "--no-progress",
         "--data-root", str(data_root), "--output", str(output),
     ]  # fmt: skip
 

@@ -227,7 +227,7 @@ import json, sys
 from sphereface_lib.cache import train_or_load
 from sphereface_lib.config import preset
 config = preset("smoke", epochs=3, batch_size=32, train_limit=1024, test_limit=100,
-                snapshot_points=20, snapshots_per_epoch=8, device="cpu")
+                snapshot_points=20, snapshot_frames=8, device="cpu")
 result = train_or_load(config, sys.argv[1], progress=False)
 print(json.dumps(result.record))
 """
