@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from sphereface_lib.pages import HEAD_NAMES
+
 # Okabe & Ito (2008) eight colours, then Tol's wine and grey for classes 8 and 9.
 CLASS_COLOURS = (
     "#E69F00",
@@ -38,13 +40,10 @@ HEAD_COLOURS = {
     "cosface": "#CC79A7",
     "arcface": "#D55E00",
 }
-HEAD_LABELS = {
-    "original": "original softmax",
-    "modified": "modified softmax",
-    "angular": "A-Softmax",
-    "cosface": "CosFace",
-    "arcface": "ArcFace",
-}
+# The heads' names are those of the book's pages (one vocabulary, defined once there).
+HEAD_LABELS = HEAD_NAMES
+# Line styles of series that are not heads (e.g. variants of one head), with the class colours.
+SERIES_LINES = ("-", "--", "-.", ":")
 
 
 def _numpy(values: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -60,6 +59,16 @@ def class_style(index: int) -> tuple[str, str]:
     """Colour and marker of class ``index``: the first ten classes differ in both; beyond ten the
     markers shift against the colours, so a (colour, marker) pair repeats only after 100."""
     return CLASS_COLOURS[index % 10], CLASS_MARKERS[(index + index // 10) % 10]
+
+
+def series_style(index: int) -> tuple[str, str, str]:
+    """Colour, line style and marker of series ``index`` of a line plot whose series are not
+    heads: the class palette, so that no figure needs a palette of its own."""
+    return (
+        CLASS_COLOURS[(index + 4) % 10],  # from the dark blue on: yellow makes a faint line
+        SERIES_LINES[index % len(SERIES_LINES)],
+        CLASS_MARKERS[index % 10],
+    )
 
 
 def _darker(colour: str, factor: float = 0.55) -> tuple[float, float, float]:
@@ -462,8 +471,11 @@ def plot_class_angles(
     stats: Sequence[Any],
     title: str | None = None,
     xlabel: str | None = None,
+    legend: bool = True,
 ) -> None:
     """Per run (one x position each), the per-class angles of ``ClassAngles`` in degrees.
+
+    Without ``legend`` the series keep their labels for a legend of the whole figure.
 
     Small dots are the C classes, the line joins their means. Where the blue dots lie below the
     green ones, a class is tighter than a quarter of the angle to its nearest rival weight, which
@@ -501,7 +513,8 @@ def plot_class_angles(
     what = "max" if quantile == 1.0 else f"{quantile:.0%} / {1 - quantile:.0%} quantile"
     ax.set_ylabel(f"angle in degrees ({what})")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    if legend:
+        ax.legend(fontsize=9)
     if title:
         ax.set_title(title, fontsize=10)
 

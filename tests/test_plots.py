@@ -12,12 +12,17 @@ import pytest
 import torch
 
 from sphereface_lib.angles import class_angles
+from sphereface_lib.pages import HEAD_NAMES
 from sphereface_lib.plots import (
+    CLASS_COLOURS,
+    HEAD_COLOURS,
+    HEAD_LABELS,
     class_style,
     final_embeddings_figure,
     plot_class_angles,
     scatter_2d,
     scatter_3d,
+    series_style,
 )
 from sphereface_lib.train import Snapshots
 
@@ -131,4 +136,24 @@ def test_3d_points_lie_on_the_unit_sphere():
     )
     assert len(shown) == len(features)
     np.testing.assert_allclose(np.linalg.norm(shown, axis=1), 1.0, rtol=1e-6)
+    plt.close(figure)
+
+
+def test_one_palette_and_one_vocabulary():
+    """Head names are the pages' names; series colours come from the class palette."""
+    assert HEAD_LABELS is HEAD_NAMES and set(HEAD_COLOURS) == set(HEAD_NAMES)
+    styles = [series_style(index) for index in range(4)]
+    assert len(set(styles)) == 4
+    assert {colour for colour, _, _ in styles} <= set(CLASS_COLOURS)
+    assert len({line for _, line, _ in styles}) == 4
+
+
+def test_class_angles_without_a_legend_keep_their_labels_for_the_figure():
+    weights = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    features = torch.tensor([[1.0, 0.1], [0.1, 1.0]])
+    stats = class_angles(features, torch.tensor([0, 1]), weights)
+    figure, ax = plt.subplots()
+    plot_class_angles(ax, ["a"], [stats], legend=False)
+    assert ax.get_legend() is None
+    assert len(ax.get_legend_handles_labels()[1]) == 3
     plt.close(figure)
