@@ -320,9 +320,9 @@ def angle_columns(quantile: float) -> list[str]:
     """Headers of :func:`angle_cells` for angles at ``quantile`` (and 1 - ``quantile``): the
     angle from a feature to its own weight (intra), to the nearest other weight, from its
     weight to the nearest other weight (between), and the classes with intra <= between / 4."""
-    return [
-        f"intra, {100 * quantile:g} % (°)",
-        f"to other W, {100 * (1 - quantile):.3g} % (°)",
+    return [  # a no-break space keeps "99 %" on one line of a wrapped header
+        f"intra, {100 * quantile:g}\u00a0% (°)",
+        f"to other W, {100 * (1 - quantile):.3g}\u00a0% (°)",
         "between W (°)",
         "classes within ¼",
     ]

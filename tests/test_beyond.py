@@ -229,8 +229,8 @@ def test_angle_cells_and_comparison_rows():
     assert comparison_rows(list(groups), groups, {key: summary for key in groups}) == [
         ["A-Softmax (m=4), official annealing", "99.12", *angle_cells(summary.robust)]
     ]
-    assert angle_columns(0.99)[:2] == ["intra, 99 % (°)", "to other W, 1 % (°)"]
-    assert angle_columns(0.9)[1] == "to other W, 10 % (°)"
+    assert angle_columns(0.99)[:2] == ["intra, 99\u00a0% (°)", "to other W, 1\u00a0% (°)"]
+    assert angle_columns(0.9)[1] == "to other W, 10\u00a0% (°)"
 
 
 # --- snapshots, norms and schedules -------------------------------------------------------
