@@ -8,9 +8,7 @@ Classes are named by the caller (digits, people); beyond ten, colours and marker
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -411,17 +409,6 @@ def scatter_embedding(
     raise ValueError(f"can draw 2-D or 3-D features only, got dimension {dimension}")
 
 
-def animate_embeddings(
-    snapshots: Any, path: str | os.PathLike[str], title: str, **options: Any
-) -> Path:
-    """Write the GIF of :func:`sphereface_lib.animation.embedding_animation` to ``path``."""
-    from sphereface_lib.animation import embedding_animation
-
-    path = Path(path)
-    embedding_animation(snapshots, title, path=path, **options)
-    return path
-
-
 def plot_metric(
     ax: Any,
     runs_by_head: dict[str, Sequence[Any]],
@@ -517,42 +504,3 @@ def plot_class_angles(
         ax.legend(fontsize=9)
     if title:
         ax.set_title(title, fontsize=10)
-
-
-def final_embeddings_figure(
-    snapshots: Sequence[Any],
-    titles: Sequence[str],
-    columns: int = 3,
-    size: float = 3.9,
-    class_names: Sequence[str] | None = None,
-    legend_title: str | None = "class",
-) -> Any:
-    """The last frame of each run's ``Snapshots`` (2-D or 3-D), in rows of ``columns`` panels.
-
-    The legend (``class_names``, ``legend_title``) goes with the last panel; unused panels of
-    the last row are hidden.
-    """
-    import matplotlib.pyplot as plt
-
-    if len(snapshots) != len(titles) or not snapshots:
-        raise ValueError(f"need one title per run and at least one run, got {len(titles)} titles")
-    columns = min(columns, len(snapshots))
-    rows = -(-len(snapshots) // columns)
-    dimension = snapshots[0].features.shape[2]
-    figure = plt.figure(figsize=(size * columns + 0.8, size * rows))
-    for index, (frames, title) in enumerate(zip(snapshots, titles, strict=True)):
-        ax = figure.add_subplot(
-            rows, columns, index + 1, projection="3d" if dimension == 3 else None
-        )
-        scatter_embedding(
-            ax,
-            frames.features[-1],
-            frames.labels,
-            frames.weights[-1],
-            title=title,
-            legend=index == len(snapshots) - 1,
-            class_names=class_names,
-            legend_title=legend_title,
-        )
-    figure.tight_layout()
-    return figure
