@@ -124,8 +124,8 @@ glue_value("run_count", len(results))
 #
 # ## Test accuracy with 2-D features
 #
-# The first column is this book's result, the second the reference's single number (its source
-# is named under the table). {glue:text}`reference_sentence`
+# After the head come this book's result (mean ± standard deviation over seeds) and the
+# reference's single number, whose source is named under the table. {glue:text}`reference_sentence`
 
 # %% tags=["hide-input"]
 if 2 in embedding_dims:

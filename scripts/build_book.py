@@ -61,11 +61,12 @@ def progress_on_terminal(log: Path) -> Iterator[None]:
     def follow() -> None:
         with log.open(encoding="utf-8", errors="replace") as stream:
             while True:
+                finished = done.is_set()  # read once more after the chapter has ended
                 text = stream.read()
                 if text:
                     sys.stderr.write(text)
                     sys.stderr.flush()
-                elif done.is_set():
+                elif finished:
                     return
                 else:
                     time.sleep(0.5)

@@ -1,13 +1,16 @@
 """Angles between features and class weights: the quantities behind the paper's choice m >= 3.
 
-Liu et al., *SphereFace*, CVPR 2017 (arXiv 1704.08063), Section 3.3: A-Softmax should make the
-largest angle between two features of one class smaller than the smallest angle between features
-of different classes. Angles on the sphere are a metric, so with every feature of class c within
-``intra[c]`` of its weight W_c and the weights at least ``between`` apart, the criterion holds
-once ``intra <= between / 4`` (intra-class spread <= 2 intra <= between - 2 intra). In the plane
-of two neighbouring weights, margin m puts the decision boundary at ``between / (m + 1)`` from
-W_c (m theta_c = theta_j with theta_c + theta_j = between), which meets that bound from m = 3 on,
-the paper's lower bound for the multi-class case.
+Liu et al., *SphereFace*, CVPR 2017 (arXiv 1704.08063), Section 3.4 ("Properties of A-Softmax
+Loss"): A-Softmax should make the largest angle between two features of one class smaller than
+the smallest angle between features of different classes. Angles on the sphere are a metric, so
+with every feature of class c within ``intra[c]`` of its weight W_c and the weights at least
+``between`` apart, the criterion holds once ``intra <= between / 4`` (intra-class spread
+<= 2 intra <= between - 2 intra). In the plane of two neighbouring weights, margin m puts the
+decision boundary at ``between / (m + 1)`` from W_c (m theta_c = theta_j with
+theta_c + theta_j = between), which meets that bound from m = 3 on, the paper's lower bound for
+the multi-class case (its Property 3, which assumes uniformly spaced class weights). CosFace and
+ArcFace place their boundaries by an additive margin instead (:func:`cosface_boundary_angle`,
+:func:`arcface_boundary_angle`).
 
 Legend: N features, C classes, D feature dimension; ``features`` (N, D), ``labels`` (N,) integer
 in [0, C), ``weights`` (C, D). Angles are float64 radians in [0, pi].
@@ -93,6 +96,11 @@ def angular_margins(
     return others - own
 
 
+def _check_between(between: float) -> None:
+    if not 0.0 < between <= math.pi:
+        raise ValueError(f"between must be an angle in (0, pi] radians, got {between}")
+
+
 def margin_boundary_angle(between: float, margin: int, lam: float = 0.0) -> float:
     """Angle from W_c of the A-Softmax boundary to a neighbour ``between`` away, in their plane.
 
@@ -102,8 +110,7 @@ def margin_boundary_angle(between: float, margin: int, lam: float = 0.0) -> floa
     boundary towards between / 2, the boundary without a margin. Angles in radians.
     """
     margin = check_margin(margin)
-    if not 0.0 < between <= math.pi:
-        raise ValueError(f"between must be an angle in (0, pi] radians, got {between}")
+    _check_between(between)
     if lam < 0:
         raise ValueError(f"lam must be >= 0, got {lam}")
 
@@ -123,6 +130,37 @@ def margin_boundary_angle(between: float, margin: int, lam: float = 0.0) -> floa
         else:
             high = middle
     return (low + high) / 2
+
+
+def cosface_boundary_angle(between: float, margin: float) -> float | None:
+    """Angle from W_c of the CosFace boundary to a neighbour ``between`` away, in their plane.
+
+    CosFace's target logit s (cos theta_c - m) equals the rival's s cos theta_j with
+    theta_c + theta_j = between: (1 - cos between) cos theta_c - sin between sin theta_c = m,
+    i.e. 2 sin(between / 2) sin(between / 2 - theta_c) = m. None where the target never wins
+    (m >= 1 - cos between: the margin is larger than the two weights allow). Radians.
+    """
+    _check_between(between)
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    if margin >= 1 - math.cos(between):
+        return None
+    return between / 2 - math.asin(margin / (2 * math.sin(between / 2)))
+
+
+def arcface_boundary_angle(between: float, margin: float) -> float | None:
+    """Angle from W_c of the ArcFace boundary to a neighbour ``between`` away, in their plane.
+
+    ArcFace's target logit s cos(theta_c + m) equals the rival's s cos theta_j with
+    theta_c + theta_j = between where theta_c + m = between - theta_c. None where the target never
+    wins (m >= between). Radians.
+    """
+    _check_between(between)
+    if not 0 <= margin <= math.pi:
+        raise ValueError(f"margin must be an angle in [0, pi] radians, got {margin}")
+    if margin >= between:
+        return None
+    return (between - margin) / 2
 
 
 @dataclass(frozen=True)

@@ -327,3 +327,47 @@ def embedding_still(
     return embedding_figure(
         still, title, class_names, legend_title, label=label, width_px=width_px, azimuth=azimuth
     )
+
+
+def embedding_grid(
+    snapshots: Sequence[Any],
+    titles: Sequence[str],
+    labels: Sequence[str] | None = None,
+    columns: int = 3,
+    class_names: Sequence[str] | None = None,
+    legend_title: str | None = "class",
+    width_px: int = 400,
+    gap_px: int = 12,
+) -> bytes:
+    """The trained state of several runs side by side, as one PNG: each tile is the last frame
+    of a run's ``Snapshots`` with the look of its animation, ``titles`` and ``labels`` (the line
+    under the title, e.g. the test accuracy) one per run, in rows of ``columns`` tiles."""
+    from PIL import Image
+
+    if not snapshots or len(titles) != len(snapshots):
+        raise ValueError(f"need one title per run and at least one run, got {len(titles)} titles")
+    if labels is not None and len(labels) != len(snapshots):
+        raise ValueError(f"need one label per run, got {len(labels)} for {len(snapshots)} runs")
+    if columns < 1:
+        raise ValueError(f"columns must be at least 1, got {columns}")
+    tiles = []
+    for index, (frames, title) in enumerate(zip(snapshots, titles, strict=True)):
+        layout = embedding_frames(frames, title, class_names, legend_title, width_px)
+        layout.draw(len(frames.features) - 1, None if labels is None else labels[index])
+        tiles.append(layout.pixels())
+    columns = min(columns, len(tiles))
+    rows = math.ceil(len(tiles) / columns)
+    height = max(tile.shape[0] for tile in tiles)
+    width = max(tile.shape[1] for tile in tiles)
+    canvas = np.full(
+        (rows * height + (rows - 1) * gap_px, columns * width + (columns - 1) * gap_px, 3),
+        255,
+        dtype=np.uint8,
+    )
+    for index, tile in enumerate(tiles):
+        top = (index // columns) * (height + gap_px)
+        left = (index % columns) * (width + gap_px)
+        canvas[top : top + tile.shape[0], left : left + tile.shape[1]] = tile
+    buffer = io.BytesIO()
+    Image.fromarray(canvas).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()

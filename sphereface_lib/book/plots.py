@@ -8,13 +8,13 @@ Classes are named by the caller (digits, people); beyond ten, colours and marker
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from sphereface_lib.book.pages import HEAD_NAMES
 
 # Okabe & Ito (2008) eight colours, then Tol's wine and grey for classes 8 and 9.
 CLASS_COLOURS = (
@@ -38,13 +38,10 @@ HEAD_COLOURS = {
     "cosface": "#CC79A7",
     "arcface": "#D55E00",
 }
-HEAD_LABELS = {
-    "original": "original softmax",
-    "modified": "modified softmax",
-    "angular": "A-Softmax",
-    "cosface": "CosFace",
-    "arcface": "ArcFace",
-}
+# The heads' names are those of the book's pages (one vocabulary, defined once there).
+HEAD_LABELS = HEAD_NAMES
+# Line styles of series that are not heads (e.g. variants of one head), with the class colours.
+SERIES_LINES = ("-", "--", "-.", ":")
 
 
 def _numpy(values: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -60,6 +57,16 @@ def class_style(index: int) -> tuple[str, str]:
     """Colour and marker of class ``index``: the first ten classes differ in both; beyond ten the
     markers shift against the colours, so a (colour, marker) pair repeats only after 100."""
     return CLASS_COLOURS[index % 10], CLASS_MARKERS[(index + index // 10) % 10]
+
+
+def series_style(index: int) -> tuple[str, str, str]:
+    """Colour, line style and marker of series ``index`` of a line plot whose series are not
+    heads: the class palette, so that no figure needs a palette of its own."""
+    return (
+        CLASS_COLOURS[(index + 4) % 10],  # from the dark blue on: yellow makes a faint line
+        SERIES_LINES[index % len(SERIES_LINES)],
+        CLASS_MARKERS[index % 10],
+    )
 
 
 def _darker(colour: str, factor: float = 0.55) -> tuple[float, float, float]:
@@ -402,17 +409,6 @@ def scatter_embedding(
     raise ValueError(f"can draw 2-D or 3-D features only, got dimension {dimension}")
 
 
-def animate_embeddings(
-    snapshots: Any, path: str | os.PathLike[str], title: str, **options: Any
-) -> Path:
-    """Write the GIF of :func:`sphereface_lib.book.animation.embedding_animation` to ``path``."""
-    from sphereface_lib.book.animation import embedding_animation
-
-    path = Path(path)
-    embedding_animation(snapshots, title, path=path, **options)
-    return path
-
-
 def plot_metric(
     ax: Any,
     runs_by_head: dict[str, Sequence[Any]],
@@ -462,8 +458,11 @@ def plot_class_angles(
     stats: Sequence[Any],
     title: str | None = None,
     xlabel: str | None = None,
+    legend: bool = True,
 ) -> None:
     """Per run (one x position each), the per-class angles of ``ClassAngles`` in degrees.
+
+    Without ``legend`` the series keep their labels for a legend of the whole figure.
 
     Small dots are the C classes, the line joins their means. Where the blue dots lie below the
     green ones, a class is tighter than a quarter of the angle to its nearest rival weight, which
@@ -501,45 +500,7 @@ def plot_class_angles(
     what = "max" if quantile == 1.0 else f"{quantile:.0%} / {1 - quantile:.0%} quantile"
     ax.set_ylabel(f"angle in degrees ({what})")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    if legend:
+        ax.legend(fontsize=9)
     if title:
         ax.set_title(title, fontsize=10)
-
-
-def final_embeddings_figure(
-    snapshots: Sequence[Any],
-    titles: Sequence[str],
-    columns: int = 3,
-    size: float = 3.9,
-    class_names: Sequence[str] | None = None,
-    legend_title: str | None = "class",
-) -> Any:
-    """The last frame of each run's ``Snapshots`` (2-D or 3-D), in rows of ``columns`` panels.
-
-    The legend (``class_names``, ``legend_title``) goes with the last panel; unused panels of
-    the last row are hidden.
-    """
-    import matplotlib.pyplot as plt
-
-    if len(snapshots) != len(titles) or not snapshots:
-        raise ValueError(f"need one title per run and at least one run, got {len(titles)} titles")
-    columns = min(columns, len(snapshots))
-    rows = -(-len(snapshots) // columns)
-    dimension = snapshots[0].features.shape[2]
-    figure = plt.figure(figsize=(size * columns + 0.8, size * rows))
-    for index, (frames, title) in enumerate(zip(snapshots, titles, strict=True)):
-        ax = figure.add_subplot(
-            rows, columns, index + 1, projection="3d" if dimension == 3 else None
-        )
-        scatter_embedding(
-            ax,
-            frames.features[-1],
-            frames.labels,
-            frames.weights[-1],
-            title=title,
-            legend=index == len(snapshots) - 1,
-            class_names=class_names,
-            legend_title=legend_title,
-        )
-    figure.tight_layout()
-    return figure

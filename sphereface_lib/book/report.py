@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+MISSING = "–"  # the cell of a value that does not exist
+
 
 def markdown_table(
     rows: Sequence[Sequence[Any]],
@@ -15,7 +17,10 @@ def markdown_table(
     formats: Sequence[str | Callable[[Any], str]] | None = None,
     align: str | None = None,
 ) -> str:
-    """Rows -> Markdown table text; ``formats`` per column (format spec or function)."""
+    """Rows -> Markdown table text; ``formats`` per column (format spec or function).
+
+    ``None`` is a value that does not exist (a median of no errors): it shows as "–".
+    """
     formats = formats or ["{}"] * len(columns)
     if len(formats) != len(columns):
         raise ValueError(f"{len(formats)} formats for {len(columns)} columns")
@@ -29,7 +34,7 @@ def markdown_table(
         if len(row) != len(columns):
             raise ValueError(f"row {row!r} has {len(row)} values for {len(columns)} columns")
         cells = [
-            form(value) if callable(form) else form.format(value)
+            MISSING if value is None else form(value) if callable(form) else form.format(value)
             for form, value in zip(formats, row, strict=True)
         ]
         lines.append("| " + " | ".join(cells) + " |")

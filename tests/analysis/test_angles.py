@@ -10,7 +10,9 @@ from sphereface_lib.analysis.angles import (
     angles_to_own_and_other_weights,
     angles_to_weights,
     angular_margins,
+    arcface_boundary_angle,
     class_angles,
+    cosface_boundary_angle,
     margin_boundary_angle,
     summarize_angles,
 )
@@ -133,6 +135,57 @@ def test_annealing_moves_the_boundary_towards_the_bisector():
 def test_bad_boundary_arguments_are_value_errors(arguments, message):
     with pytest.raises(ValueError, match=message):
         margin_boundary_angle(*arguments)
+
+
+def first_losing_angle(target, between, steps=200_000):
+    """The first angle on a fine grid of [0, between / 2] where ``target(theta)`` no longer beats
+    the rival's cos(between - theta) (the oracle of the additive-margin boundaries); None if the
+    target loses from the start."""
+    grid = [between / 2 * i / steps for i in range(steps + 1)]
+    first = next(theta for theta in grid if target(theta) <= math.cos(between - theta))
+    return None if first == 0 else first
+
+
+@pytest.mark.parametrize(("degrees", "margin"), [(36, 0.06), (36, 0.2), (90, 0.35), (150, 0.9)])
+def test_cosface_boundary_matches_a_grid_search(degrees, margin):
+    between = math.radians(degrees)
+    expected = first_losing_angle(lambda theta: math.cos(theta) - margin, between)
+    assert cosface_boundary_angle(between, margin) == pytest.approx(expected, abs=between / 2e5)
+
+
+@pytest.mark.parametrize(("degrees", "margin"), [(36, 0.06), (36, 0.2), (36, 0.5), (120, 1.0)])
+def test_arcface_boundary_matches_a_grid_search(degrees, margin):
+    between = math.radians(degrees)
+    expected = first_losing_angle(lambda theta: math.cos(theta + margin), between)
+    assert arcface_boundary_angle(between, margin) == pytest.approx(expected, abs=between / 2e5)
+
+
+def test_additive_margins_known_answers():
+    """Ten classes on a circle, 36 degrees apart: the numbers chapter 5 quotes."""
+    between = math.radians(36)
+    assert math.degrees(cosface_boundary_angle(between, 0.06)) == pytest.approx(12.43, abs=0.01)
+    assert math.degrees(arcface_boundary_angle(between, 0.2)) == pytest.approx(12.27, abs=0.01)
+    assert math.degrees(arcface_boundary_angle(between, 0.5)) == pytest.approx(3.68, abs=0.01)
+    # CosFace's paper margin asks for more than two weights 36 degrees apart can give.
+    assert cosface_boundary_angle(between, 0.35) is None
+    assert arcface_boundary_angle(between, 0.7) is None
+    # Without a margin both put the boundary on the bisector.
+    assert cosface_boundary_angle(between, 0.0) == pytest.approx(between / 2)
+    assert arcface_boundary_angle(between, 0.0) == pytest.approx(between / 2)
+
+
+@pytest.mark.parametrize(
+    ("function", "arguments", "message"),
+    [
+        (cosface_boundary_angle, (0.0, 0.1), "between must be"),
+        (cosface_boundary_angle, (1.0, -0.1), "margin must be"),
+        (arcface_boundary_angle, (4.0, 0.1), "between must be"),
+        (arcface_boundary_angle, (1.0, 4.0), "margin must be"),
+    ],
+)
+def test_bad_additive_boundary_arguments_are_value_errors(function, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        function(*arguments)
 
 
 @pytest.mark.parametrize("dim", [2, 3, 32])

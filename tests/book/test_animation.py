@@ -17,6 +17,7 @@ from sphereface_lib.book.animation import (
     embedding_animation,
     embedding_figure,
     embedding_frames,
+    embedding_grid,
     encode_gif,
     epoch_label,
     frame_durations,
@@ -228,3 +229,41 @@ def test_a_still_embedding_draws_given_features_with_named_classes():
     texts = {text.get_text() for text in figure.findobj(plt.Text)}
     assert {"six people", "30 images", "person", *names} <= texts
     plt.close(figure)
+
+
+@pytest.mark.parametrize(
+    ("count", "columns", "grid"), [(5, 3, (2, 3)), (2, 3, (1, 2)), (4, 2, (2, 2))]
+)
+def test_the_grid_holds_the_last_frame_of_each_run_in_rows(count, columns, grid):
+    runs = [toy_snapshots(2, count=3) for _ in range(count)]
+    data = embedding_grid(runs, [f"run {i}" for i in range(count)], columns=columns, gap_px=10)
+    image = Image.open(io.BytesIO(data))
+    tile = embedding_frames(runs[0], "run 0", width_px=400).figure.canvas.get_width_height()
+    rows, across = grid
+    assert image.format == "PNG"
+    assert image.size == (across * tile[0] + (across - 1) * 10, rows * tile[1] + (rows - 1) * 10)
+
+
+def test_a_grid_tile_is_the_runs_trained_state_with_its_label():
+    run = toy_snapshots(2, count=3)
+    frames = embedding_frames(run, "A-Softmax", legend_title="digit")
+    frames.draw(2, "test accuracy 99.00 %")
+    expected = frames.pixels()
+    data = embedding_grid([run], ["A-Softmax"], ["test accuracy 99.00 %"], legend_title="digit")
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), expected)
+    frames.draw(0, "test accuracy 99.00 %")  # the first state differs: the test can fail
+    assert not np.array_equal(frames.pixels(), expected)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"titles": []}, "one title per run"),
+        ({"labels": ["a", "b"]}, "one label per run"),
+        ({"columns": 0}, "columns must be"),
+    ],
+)
+def test_bad_grid_arguments_are_value_errors(arguments, message):
+    options = {"snapshots": [toy_snapshots(2)], "titles": ["run"], **arguments}
+    with pytest.raises(ValueError, match=message):
+        embedding_grid(**options)

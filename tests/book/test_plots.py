@@ -1,4 +1,4 @@
-"""Figures: embeddings in 2-D and 3-D by class, class angles per run, final embeddings in a grid."""
+"""Figures: embeddings in 2-D and 3-D by class, class angles per run, the palette."""
 
 import math
 
@@ -12,14 +12,17 @@ import pytest
 import torch
 
 from sphereface_lib.analysis.angles import class_angles
+from sphereface_lib.book.pages import HEAD_NAMES
 from sphereface_lib.book.plots import (
+    CLASS_COLOURS,
+    HEAD_COLOURS,
+    HEAD_LABELS,
     class_style,
-    final_embeddings_figure,
     plot_class_angles,
     scatter_2d,
     scatter_3d,
+    series_style,
 )
-from sphereface_lib.training import Snapshots
 
 
 def test_lines_are_class_means_in_degrees():
@@ -46,39 +49,6 @@ def test_names_and_stats_must_pair_up():
     with pytest.raises(ValueError, match="2 names for 1 sets"):
         plot_class_angles(ax, ["a", "b"], [None])
     plt.close(figure)
-
-
-def toy_snapshots(dimension):
-    generator = torch.Generator().manual_seed(dimension)
-    return Snapshots(
-        steps=torch.tensor([0, 5]),
-        epochs=torch.tensor([0.0, 1.0]),
-        features=torch.randn(2, 30, dimension, generator=generator),
-        weights=torch.randn(2, 10, dimension, generator=generator),
-        labels=torch.arange(30) % 10,
-    )
-
-
-@pytest.mark.parametrize(("count", "columns", "shape"), [(5, 3, (2, 3)), (2, 3, (1, 2))])
-def test_final_embeddings_fill_rows_of_panels(count, columns, shape):
-    figure = final_embeddings_figure(
-        [toy_snapshots(2)] * count,
-        [f"run {i}" for i in range(count)],
-        columns=columns,
-        legend_title="digit",
-    )
-    axes = figure.get_axes()
-    assert len(axes) == count
-    assert axes[0].get_subplotspec().get_gridspec().get_geometry() == shape
-    assert [ax.get_title() for ax in axes] == [f"run {i}" for i in range(count)]
-    assert axes[-1].get_legend() is not None and axes[0].get_legend() is None
-    assert axes[-1].get_legend().get_title().get_text() == "digit"
-    plt.close(figure)
-
-
-def test_final_embeddings_need_a_title_per_run():
-    with pytest.raises(ValueError, match="one title per run"):
-        final_embeddings_figure([toy_snapshots(3)], [])
 
 
 def test_classes_differ_in_colour_and_marker():
@@ -131,4 +101,24 @@ def test_3d_points_lie_on_the_unit_sphere():
     )
     assert len(shown) == len(features)
     np.testing.assert_allclose(np.linalg.norm(shown, axis=1), 1.0, rtol=1e-6)
+    plt.close(figure)
+
+
+def test_one_palette_and_one_vocabulary():
+    """Head names are the pages' names; series colours come from the class palette."""
+    assert HEAD_LABELS is HEAD_NAMES and set(HEAD_COLOURS) == set(HEAD_NAMES)
+    styles = [series_style(index) for index in range(4)]
+    assert len(set(styles)) == 4
+    assert {colour for colour, _, _ in styles} <= set(CLASS_COLOURS)
+    assert len({line for _, line, _ in styles}) == 4
+
+
+def test_class_angles_without_a_legend_keep_their_labels_for_the_figure():
+    weights = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    features = torch.tensor([[1.0, 0.1], [0.1, 1.0]])
+    stats = class_angles(features, torch.tensor([0, 1]), weights)
+    figure, ax = plt.subplots()
+    plot_class_angles(ax, ["a"], [stats], legend=False)
+    assert ax.get_legend() is None
+    assert len(ax.get_legend_handles_labels()[1]) == 3
     plt.close(figure)
