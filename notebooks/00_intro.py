@@ -21,20 +21,18 @@
 # labelled with their source.
 
 # %% tags=["parameters", "hide-input"]
-profile = "smoke"  # "smoke": CI's quick book; "full": the published book
+profile: str = "smoke"  # "smoke": CI's quick book; "full": the published book
 seeds: list[int] | None = None  # None: the seeds of chapter 2
-net = "mnist_small"  # or "mnist_sphere20", the reference's residual net
-device = "auto"
-workers = 2  # runs trained in parallel processes (one CPU thread each)
+net: str = "mnist_small"  # or "mnist_sphere20", the reference's residual net
+device: str = "auto"
+workers: int = 2  # runs trained in parallel processes (one CPU thread each)
 data_root: str | None = None  # None: $SPHEREFACE_DATA
 cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
 
 # %% tags=["hide-input"]
 from IPython.display import display
+from sphereface_lib.book.chapters import MNIST_HEADS, intro_settings
 from sphereface_lib.book.experiments import (
-    MNIST_HEADS,
-    default_seeds,
-    grid,
     reference_accuracy,
     run_all,
     summarize,
@@ -50,9 +48,8 @@ from sphereface_lib.book.sources import REFERENCE_SOURCE
 from sphereface_lib.common.seeding import seed_everything
 
 seed_everything(0)
-seeds = default_seeds(profile) if seeds is None else seeds
-configs = grid(profile, MNIST_HEADS, [2], seeds, device=device, net=net)
-results = run_all(configs, cache_dir, data_root, workers=workers)
+settings = intro_settings(profile, seeds=seeds, net=net, device=device)
+results = run_all(settings.configs, cache_dir, data_root, workers=workers)
 
 # %% [markdown]
 # ## The headline: three softmax formulations on MNIST
@@ -96,8 +93,8 @@ best = max(summaries, key=lambda head: summaries[head].mean)
 names = {head: run_label(runs[0].config) for head, runs in by_head.items()}
 angular, original = summaries["angular"], summaries["original"]
 gap = angular.mean - original.mean
-glue_value("seed_count", len(seeds))
-glue_value("train_images", f"{configs[0].train_limit or 60_000:,}")
+glue_value("seed_count", len(settings.seeds))
+glue_value("train_images", f"{settings.configs[0].train_limit or 60_000:,}")
 glue_value("test_images", f"{results[0].record['test_images']:,}")
 glue_value(
     "headline_sentence",

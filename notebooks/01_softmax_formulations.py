@@ -31,14 +31,16 @@
 # {doc}`../rerun` shows how to rebuild the chapter with other values.
 
 # %% tags=["parameters", "hide-input"]
-profile = "smoke"  # "smoke": coarse grids (CI); "full": the published book
-seed = 0
-device = "cpu"  # where the heads' cross-check runs ("cuda" works too)
-margins = [1, 2, 3, 4, 5]  # the integer angular margins m compared
+profile: str = (
+    "smoke"  # "smoke": coarse grids (CI); "full": the published book
+)
+seed: int = 0
+device: str = "cpu"  # where the heads' cross-check runs ("cuda" works too)
+margins: list[int] = [1, 2, 3, 4, 5]  # the integer angular margins m compared
 grid_points: int | None = None  # theta and cos(theta) grids; None: by profile
 circle_points: int | None = None  # points on the circle; None: by profile
-num_features = 256  # random 2-D features for the cross-check of the heads
-plot_margin = 4  # the m of the decision-boundary figure (the paper's)
+num_features: int = 256  # random 2-D features for the heads' cross-check
+plot_margin: int = 4  # the m of the decision-boundary figure (the paper's)
 
 # %% tags=["hide-input"]
 import itertools
@@ -50,6 +52,7 @@ import sympy as sp
 import torch
 from IPython.display import Math, display
 from matplotlib.patches import Patch
+from sphereface_lib.book.chapters import formulations_settings
 from sphereface_lib.book.pages import (
     COLUMN_INCHES,
     FULL_WIDTH_INCHES,
@@ -64,13 +67,9 @@ from sphereface_lib.maths.margins import cos_m_theta, psi, psi_from_cos
 
 generator = seed_everything(seed)
 use_book_style()
-if profile not in ("smoke", "full"):
-    raise ValueError(f'profile must be "smoke" or "full", got {profile!r}')
-grid_points = grid_points or {"smoke": 2_001, "full": 100_001}[profile]
-circle_points = circle_points or {"smoke": 1_440, "full": 2_880}[profile]
-theta_12_count = {"smoke": 7, "full": 16}[
-    profile
-]  # class angles 30°..180° for the margin check
+settings = formulations_settings(profile, grid_points, circle_points)
+grid_points, circle_points = settings.grid_points, settings.circle_points
+theta_12_count = settings.theta_12_count  # class angles 30°..180°
 # The Okabe-Ito palette: distinguishable with the common forms of colour blindness.
 OKABE_ITO = [
     "#000000",

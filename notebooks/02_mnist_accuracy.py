@@ -47,15 +47,15 @@
 #   classifier. Accuracies are percentages throughout the book.
 
 # %% tags=["parameters", "hide-input"]
-profile = "smoke"  # "smoke": 2,048 images, 2 epochs; "full": the book
-seed = 0  # seeds the notebook itself; the runs use `seeds`
+profile: str = "smoke"  # "smoke": 2,048 images, 2 epochs; "full": the book
+seed: int = 0  # seeds the notebook itself; the runs use `seeds`
 seeds: list[int] | None = None  # None: [0, 1] (smoke), [0, 1, 2] (full)
-heads = ["original", "modified", "angular"]
-margin = 4
-embedding_dims = [2, 3]
-net = "mnist_small"  # or "mnist_sphere20", the reference's residual net
-device = "auto"
-workers = 2  # runs trained in parallel processes (one CPU thread each)
+heads: list[str] = ["original", "modified", "angular"]
+margin: int = 4
+embedding_dims: list[int] = [2, 3]
+net: str = "mnist_small"  # or "mnist_sphere20", the reference's residual net
+device: str = "auto"
+workers: int = 2  # runs trained in parallel processes (one CPU thread each)
 data_root: str | None = None  # None: $SPHEREFACE_DATA
 cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
 
@@ -65,11 +65,10 @@ import statistics
 import matplotlib.pyplot as plt
 from IPython.display import display
 from matplotlib.ticker import PercentFormatter
+from sphereface_lib.book.chapters import mnist_accuracy_settings
 from sphereface_lib.book.experiments import (
     ACCURACY_COLUMNS,
     accuracy_rows,
-    default_seeds,
-    grid,
     group_by,
     reference_accuracy,
     run_all,
@@ -92,20 +91,14 @@ from sphereface_lib.common.seeding import seed_everything
 
 seed_everything(seed)
 use_book_style()
-seeds = default_seeds(profile) if seeds is None else seeds
-configs = grid(
-    profile,
-    heads,
-    embedding_dims,
-    seeds,
-    margin=margin,
-    device=device,
-    net=net,
+settings = mnist_accuracy_settings(
+    profile, seeds, heads, margin, embedding_dims, net=net, device=device
 )
+configs = settings.configs
 # Training goes through the library's train-or-load cache: a configuration
 # trained before (in this build or an earlier one) is read back from disk.
 results = run_all(configs, cache_dir, data_root, workers=workers)
-glue_value("seed_count", len(seeds))
+glue_value("seed_count", len(settings.seeds))
 glue_value("train_images", f"{configs[0].train_limit or 60_000:,}")
 glue_value("test_images", f"{results[0].record['test_images']:,}")
 glue_value("run_count", len(results))

@@ -34,19 +34,20 @@
 # a full circle during each animation, so the caps on the far side come into view.
 
 # %% tags=["parameters", "hide-input"]
-profile = "smoke"  # "smoke": CI's quick book; "full": the published book
-seed = 0  # the run shown (and the notebook's own seed)
-heads = ["original", "modified", "angular"]
-margin = 4
-embedding_dims = [2, 3]
-net = "mnist_small"  # or "mnist_sphere20", the reference's residual net
-device = "auto"
-figures_dir = "figures"  # the GIFs are also written here
+profile: str = "smoke"  # "smoke": CI's quick book; "full": the published book
+seed: int = 0  # the run shown (and the notebook's own seed)
+heads: list[str] = ["original", "modified", "angular"]
+margin: int = 4
+embedding_dims: list[int] = [2, 3]
+net: str = "mnist_small"  # or "mnist_sphere20", the reference's residual net
+device: str = "auto"
+figures_dir: str = "figures"  # the GIFs are also written here
 data_root: str | None = None  # None: $SPHEREFACE_DATA
 cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
 
 # %% tags=["hide-input"]
-from sphereface_lib.book.experiments import grid, run_all
+from sphereface_lib.book.chapters import embeddings_settings
+from sphereface_lib.book.experiments import run_all
 from sphereface_lib.book.pages import (
     glue_animation,
     glue_figure,
@@ -57,15 +58,10 @@ from sphereface_lib.book.pages import (
 from sphereface_lib.common.seeding import seed_everything
 
 seed_everything(seed)
-configs = grid(
-    profile,
-    heads,
-    embedding_dims,
-    [seed],
-    margin=margin,
-    device=device,
-    net=net,
+settings = embeddings_settings(
+    profile, seed, heads, margin, embedding_dims, net=net, device=device
 )
+configs = settings.configs
 results = run_all(configs, cache_dir, data_root)
 glue_value("seed", seed)
 glue_value("snapshot_points", f"{configs[0].snapshot_points:,}")

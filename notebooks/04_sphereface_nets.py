@@ -37,11 +37,15 @@
 # parameters are in the first folded cell; {doc}`../rerun` shows how to change them.
 
 # %% tags=["parameters", "hide-input"]
-profile = "smoke"  # "smoke" and "full" differ in the training demo only
-seed = 0
-device = "auto"  # "auto": SphereFace-20 with CUDA, a half-width net on a CPU
-depths = [4, 10, 20, 36, 64]
-face_identity = "Colin_Powell"  # the LFW person shown going through the net
+profile: str = "smoke"  # "smoke" and "full" differ in the training demo only
+seed: int = 0
+device: str = (
+    "auto"  # "auto": SphereFace-20 with CUDA, a half-width net on a CPU
+)
+depths: list[int] = [4, 10, 20, 36, 64]
+face_identity: str = (
+    "Colin_Powell"  # the LFW person shown going through the net
+)
 demo_epochs: int | None = None  # None: 8 for smoke, 12 for full
 data_root: str | None = None  # None: $SPHEREFACE_DATA
 cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
@@ -52,6 +56,7 @@ import torch
 from IPython.display import display
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import PercentFormatter
+from sphereface_lib.book.chapters import nets_settings
 from sphereface_lib.book.face_experiments import face_config
 from sphereface_lib.book.pages import (
     COLUMN_INCHES,
@@ -83,8 +88,7 @@ from sphereface_lib.training.config import preset
 
 seed_everything(seed)
 use_book_style()
-if demo_epochs is None:
-    demo_epochs = 8 if profile == "smoke" else 12
+settings = nets_settings(profile, demo_epochs)
 
 # %% [markdown]
 # ## The five depths
@@ -389,7 +393,7 @@ demo = face_config(
     "angular",
     device=device,
     data_root=data_root,
-    epochs=demo_epochs,
+    epochs=settings.demo_epochs,
 )
 result = train_or_load(demo, cache_dir, data_root)
 glue_markdown(

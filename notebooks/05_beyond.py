@@ -81,7 +81,6 @@ from sphereface_lib.book.beyond import (
     SECTION_NAMES,
     angle_cells,
     angle_columns,
-    beyond_settings,
     boundary_degrees,
     boundary_phrase,
     chapter_2_configs,
@@ -99,6 +98,7 @@ from sphereface_lib.book.beyond import (
     summarize_group,
     sweep_sentence,
 )
+from sphereface_lib.book.chapters import beyond_settings
 from sphereface_lib.book.costs import cost_table, training_costs
 from sphereface_lib.book.experiments import mean_and_spread, run_all
 from sphereface_lib.book.pages import (

@@ -44,14 +44,14 @@
 # weights, no bias) and A-Softmax with $m = 4$.
 
 # %% tags=["parameters", "hide-input"]
-profile = "smoke"  # "smoke": tiny subsets, about a minute; "full": the published chapter
-seed = 0
-device = "auto"  # "auto": SphereFace-20 where CUDA is, else the half-width SphereFace-4
-heads = ["original", "modified", "angular"]
-margin = 4
+profile: str = "smoke"  # "smoke": tiny subsets, about a minute; "full": the published chapter
+seed: int = 0
+device: str = "auto"  # "auto": SphereFace-20 where CUDA is, else the half-width SphereFace-4
+heads: list[str] = ["original", "modified", "angular"]
+margin: int = 4
 lfw_pairs_per_class: int | None = None  # None: 300 (full) or 50 (smoke)
-att_folds = 5  # identity-disjoint folds of the 10 AT&T test subjects
-embedding_3d_heads = ["modified", "angular"]
+att_folds: int = 5  # identity-disjoint folds of the 10 AT&T test subjects
+embedding_3d_heads: list[str] = ["modified", "angular"]
 sustained_tflops: list[float] = [10, 50, 200]  # assumed GPU rates (cost)
 data_root: str | None = None  # None: $SPHEREFACE_DATA
 cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
@@ -65,6 +65,7 @@ from IPython.display import display
 from matplotlib.ticker import PercentFormatter
 from sphereface_lib.analysis.verification import OFFICIAL_THRESHOLD_STEPS
 from sphereface_lib.book.animation import embedding_still
+from sphereface_lib.book.chapters import faces_settings
 from sphereface_lib.book.face_experiments import (
     LAMBDA_FLOOR_FRACTION,
     SUMMARY_COLUMNS,
@@ -115,8 +116,7 @@ from sphereface_lib.training.config import preset
 
 seed_everything(seed)
 use_book_style()
-if lfw_pairs_per_class is None:
-    lfw_pairs_per_class = 300 if profile == "full" else 50
+settings = faces_settings(profile, lfw_pairs_per_class)
 torch_device = resolve_device(device)
 labels = {head: head_name(head, margin) for head in heads}
 
@@ -205,7 +205,9 @@ pairs_file = lfw_folder(data_root) / "pairs.txt"
 pair_people = pair_identities(
     read_lfw_pairs(pairs_file, folds=LFW_EVALUATION_FOLDS)
 )
-lfw_pairs = lfw_verification_pairs(data_root, per_class=lfw_pairs_per_class)
+lfw_pairs = lfw_verification_pairs(
+    data_root, per_class=settings.lfw_pairs_per_class
+)
 glue_value("lfw_pair_count", f"{len(lfw_pairs):,}")
 overlap = pair_people & lfw_training_people
 assert not overlap, f"people both trained on and verified: {sorted(overlap)}"

@@ -5,7 +5,8 @@ table into the README between its two marker lines.
     python scripts/mnist_results.py --profile full --json results/mnist_full.json --readme README.md
     python scripts/mnist_results.py --from-json results/mnist_full.json   # print, train nothing
 
-Uses the same grid and summary functions as chapter 2 of the book, so the two tables agree.
+Uses the same grid (sphereface_lib.book.chapters.mnist_grid) and summary functions as chapter 2
+of the book, so the two tables agree.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sphereface_lib.book.chapters import MNIST_DIMENSIONS, MNIST_HEADS, PROFILES, mnist_grid
 from sphereface_lib.book.experiments import (
     ACCURACY_COLUMNS,
     accuracy_rows,
-    grid,
     read_run_records,
     run_all,
     write_run_records,
@@ -118,12 +119,12 @@ def with_readme_block(text: str, block: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", choices=["smoke", "full"], default="full")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--dims", type=int, nargs="+", default=[2, 3])
+    parser.add_argument("--profile", choices=PROFILES, default="full")
     parser.add_argument(
-        "--heads", nargs="+", default=["original", "modified", "angular"], help="heads to train"
+        "--seeds", type=int, nargs="+", default=None, help="default: the profile's (chapter 2's)"
     )
+    parser.add_argument("--dims", type=int, nargs="+", default=list(MNIST_DIMENSIONS))
+    parser.add_argument("--heads", nargs="+", default=list(MNIST_HEADS), help="heads to train")
     parser.add_argument(
         "--net", default="mnist_small", help="mnist_small, or mnist_sphere20 (the reference's)"
     )
@@ -143,7 +144,7 @@ def main() -> int:
         overrides: dict[str, object] = {"net": arguments.net}
         if arguments.epochs is not None:
             overrides["epochs"] = arguments.epochs
-        configs = grid(
+        configs = mnist_grid(
             arguments.profile, arguments.heads, arguments.dims, arguments.seeds, **overrides
         )
         started = time.perf_counter()

@@ -2,12 +2,13 @@
 
 The chapter trains A-Softmax with several margins m (the margin sweep), with variants of the
 official lambda annealing, and beside the original and modified softmax, CosFace and ArcFace (five
-heads). This module builds those runs from the chapter's parameters (:func:`beyond_settings`,
-:func:`run_groups`), names them (:func:`schedule_name`, :func:`run_name`) and measures them:
-angle-classifier accuracy, class angles and feature norms over the snapshots of a run
-(:func:`snapshot_curves`, :func:`epochs_to_accuracy`), norms against errors and confidence on the
-test set (:func:`norm_analysis`), where the lambda schedule stands (:func:`lambda_schedule`).
-The functions are pure: runs are passed in, nothing is trained or read here.
+heads). This module builds those runs from the chapter's settings
+(:func:`~sphereface_lib.book.chapters.beyond_settings`) with :func:`run_groups`, names them
+(:func:`schedule_name`, :func:`run_name`) and measures them: angle-classifier accuracy, class
+angles and feature norms over the snapshots of a run (:func:`snapshot_curves`,
+:func:`epochs_to_accuracy`), norms against errors and confidence on the test set
+(:func:`norm_analysis`), where the lambda schedule stands (:func:`lambda_schedule`). The
+functions are pure: runs are passed in, nothing is trained or read here.
 
 Legend: N test features, S snapshots, P snapshot points, C classes, D feature dimension.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -37,25 +38,18 @@ from sphereface_lib.analysis.norms import (
     rank_correlation,
     softmax_confidence,
 )
-from sphereface_lib.book.experiments import (
+from sphereface_lib.book.chapters import (
+    ADDITIVE_HEADS,
     MNIST_HEADS,
-    AccuracySummary,
-    default_seeds,
+    BeyondSettings,
     grid,
-    mean_and_spread,
-    summarize,
+    mnist_grid,
 )
+from sphereface_lib.book.experiments import AccuracySummary, mean_and_spread, summarize
 from sphereface_lib.book.pages import head_name, percent, run_label
 from sphereface_lib.training import RunResult, Snapshots, lambda_at
 from sphereface_lib.training.config import TrainConfig
 
-# The chapter's knobs that depend on the profile, when the notebook leaves them at None: the
-# seeds of the runs (the high-dimensional sweep and the 2-D margins that chapter 2 trains) and
-# the A-Softmax margins of the sweep (m = 1 is the modified softmax).
-PROFILE_DEFAULTS: dict[str, dict[str, tuple[int, ...]]] = {
-    "smoke": {"seeds": (0,), "margins": (1, 4)},
-    "full": {"seeds": (0, 1), "margins": (1, 2, 3, 4, 5)},
-}
 # The paper's margin: the A-Softmax row of the five-heads comparison.
 PAPER_MARGIN = 4
 # lambda_base = lambda_min = 0: a margin head without annealing (pure A-Softmax, Eq. 7; the
@@ -63,7 +57,6 @@ PAPER_MARGIN = 4
 NO_ANNEALING: dict[str, float] = {"lambda_base": 0.0, "lambda_min": 0.0}
 # The heads of the five-heads comparison, in the order of its tables.
 FIVE_HEADS = (*MNIST_HEADS, "cosface", "arcface")
-ADDITIVE_HEADS = ("cosface", "arcface")
 
 # A group of runs (one configuration per seed) is keyed by (section, dimension, what): what is
 # the margin m in the sweep, the head in "heads" and "sized", the schedule name in "annealing".
@@ -75,73 +68,6 @@ SECTION_NAMES = {
     "sized": "margins sized for 2-D",
     "annealing": "annealing",
 }
-
-
-@dataclass(frozen=True)
-class BeyondSettings:
-    """The parameters of chapter 5, with every "None: by profile" resolved."""
-
-    profile: str
-    seeds: tuple[int, ...]  # the high_dim runs, and the 2-D margins 1 and 4 (chapter 2's runs)
-    new_seeds: tuple[int, ...]  # 2-D runs that chapter 2 does not train
-    margins: tuple[int, ...]  # A-Softmax margins of the sweep; 1 is the modified softmax
-    high_dim: int = 32  # the second feature dimension
-    high_dim_epochs: int = 1
-    high_dim_annealing: bool = False  # False: A-Softmax with lambda = 0 in high_dim
-    scale: float = 16.0  # s of CosFace and ArcFace
-    cosface_margin: float = 0.35  # the CosFace paper's m
-    arcface_margin: float = 0.5  # the ArcFace paper's m (radians)
-    # 2-D margins of CosFace and ArcFace, sized for ten classes on a circle.
-    sized_margins: tuple[tuple[str, float], ...] = (("cosface", 0.06), ("arcface", 0.2))
-    paper_margins_in_2d: bool = False  # True: also train the papers' margins in 2-D
-    anneal_margin: int = 4  # the A-Softmax margin of the annealing comparison
-    fixed_lambda: float = 5.0  # lambda held constant from the first step
-    lambda_floors: tuple[float, ...] = (0.0,)  # floors of the official schedule besides its own
-    device: str = "auto"
-
-    @property
-    def dimensions(self) -> tuple[int, int]:
-        return (2, self.high_dim)
-
-
-def beyond_settings(
-    profile: str,
-    seeds: Sequence[int] | None = None,
-    new_seeds: Sequence[int] | None = None,
-    margins: Sequence[int] | None = None,
-    sized_margins: Mapping[str, float] | None = None,
-    lambda_floors: Sequence[float] = (0.0,),
-    **others: Any,
-) -> BeyondSettings:
-    """The chapter's settings: ``None`` takes the profile's default (:data:`PROFILE_DEFAULTS`;
-    ``new_seeds``: the first of ``seeds``); ``others`` are the remaining fields as given."""
-    if profile not in PROFILE_DEFAULTS:
-        raise ValueError(
-            f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_DEFAULTS)}"
-        )
-    known = {field.name for field in fields(BeyondSettings)}
-    unknown = sorted(set(others) - known)
-    if unknown:
-        raise ValueError(f"unknown settings {unknown}; known: {sorted(known)}")
-    defaults = PROFILE_DEFAULTS[profile]
-    seeds = tuple(defaults["seeds"] if seeds is None else seeds)
-    margins = tuple(defaults["margins"] if margins is None else margins)
-    if not seeds or not margins:
-        raise ValueError(f"need at least one seed and one margin, got {seeds} and {margins}")
-    new_seeds = seeds[:1] if new_seeds is None else tuple(new_seeds)
-    sized = dict(BeyondSettings.sized_margins if sized_margins is None else sized_margins)
-    wrong = sorted(set(sized) - set(ADDITIVE_HEADS))
-    if wrong:
-        raise ValueError(f"sized_margins are for {' and '.join(ADDITIVE_HEADS)}, got {wrong}")
-    return BeyondSettings(
-        profile=profile,
-        seeds=seeds,
-        new_seeds=new_seeds,
-        margins=margins,
-        sized_margins=tuple((head, float(margin)) for head, margin in sized.items()),
-        lambda_floors=tuple(float(floor) for floor in lambda_floors),
-        **others,
-    )
 
 
 def annealing_variants(settings: BeyondSettings) -> list[dict[str, float]]:
@@ -224,7 +150,7 @@ def distinct_configs(groups: Mapping[GroupKey, Sequence[TrainConfig]]) -> list[T
 
 def chapter_2_configs(profile: str, device: str = "auto") -> set[TrainConfig]:
     """The runs of chapter 2 with its default heads, dimensions and seeds (trained there)."""
-    return set(grid(profile, MNIST_HEADS, [2, 3], default_seeds(profile), device=device))
+    return set(mnist_grid(profile, device=device))
 
 
 def schedule_name(config: TrainConfig) -> str:

@@ -1,4 +1,5 @@
-"""Grids of MNIST runs (heads x dimensions x seeds) and their summary, shared by book and scripts.
+"""Training many runs (in parallel processes) and summarising them over seeds, shared by the
+book and the scripts; the grids of runs are the chapters' (:mod:`~sphereface_lib.book.chapters`).
 
 The reference numbers are those of the TensorFlow reimplementation YunYang1994/SphereFace
 (``sphereface_lib.book.sources``), labelled as such wherever they are shown.
@@ -24,45 +25,8 @@ from sphereface_lib.book.sources import REFERENCE_2D_ACCURACY
 from sphereface_lib.common.progress import progress_bar
 from sphereface_lib.training import RunResult
 from sphereface_lib.training.cache import run_dir_for, train_or_load
-from sphereface_lib.training.config import TrainConfig, preset
+from sphereface_lib.training.config import TrainConfig
 from sphereface_lib.training.interrupts import TrainingInterrupted, stop_all_runs
-
-# The three formulations of the paper, in the order the book shows them, and the seeds of the
-# MNIST table by profile (the landing page, chapters 2, 3 and 5 and scripts/mnist_results.py).
-MNIST_HEADS = ("original", "modified", "angular")
-MNIST_SEEDS = {"smoke": (0, 1), "full": (0, 1, 2)}
-
-
-def default_seeds(profile: str) -> list[int]:
-    """The seeds of the MNIST table of ``profile``."""
-    if profile not in MNIST_SEEDS:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(MNIST_SEEDS)}")
-    return list(MNIST_SEEDS[profile])
-
-
-# Epochs of the full profile by feature dimension: 3-D features separate faster than 2-D (after
-# two epochs they are above the 2-D runs' seventh). Sized so that the 18 runs of chapter 2 train
-# in about 20 minutes on two CPU cores and the whole book in under an hour.
-FULL_EPOCHS = {2: 7, 3: 2}
-
-
-def grid(
-    profile: str,
-    heads: Sequence[str],
-    dimensions: Sequence[int],
-    seeds: Sequence[int],
-    **overrides: Any,
-) -> list[TrainConfig]:
-    """Configurations of every (head, dimension, seed), in that nesting order."""
-    configs = []
-    for head in heads:
-        for dimension in dimensions:
-            for seed in seeds:
-                values: dict[str, Any] = {"head": head, "embedding_dim": dimension, "seed": seed}
-                if profile == "full":
-                    values["epochs"] = FULL_EPOCHS.get(dimension, FULL_EPOCHS[2])
-                configs.append(preset(profile, **{**values, **overrides}))
-    return configs
 
 
 def _train_one(arguments: tuple[TrainConfig, Any, Any]) -> RunResult:

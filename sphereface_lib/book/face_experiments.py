@@ -34,6 +34,7 @@ from sphereface_lib.analysis.verification import (
     roc_auc,
     roc_curve,
 )
+from sphereface_lib.book.chapters import FACE_SETTINGS
 from sphereface_lib.data.faces import PairTensors
 from sphereface_lib.data.training_sets import load_training_data
 from sphereface_lib.training import RunResult, resolve_device
@@ -44,21 +45,6 @@ from sphereface_lib.training.config import TrainConfig, preset
 # hundred updates on the official gamma would end far above the floor. 40 % keeps the curve's
 # shape (base 1000, power 1) and leaves most of the run at the floor, as in the official run.
 LAMBDA_FLOOR_FRACTION = 0.4
-
-# What the face runs change from the "full" preset, per (data set, profile). Epochs and batch
-# sizes are set so that the full chapter trains in under a quarter of an hour on two CPU cores
-# (the whole book within an hour).
-FACE_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {
-    # 3,068 training images: 48 updates per epoch at batch 64.
-    ("lfw", "full"): {"epochs": 10, "batch_size": 64},
-    ("lfw", "smoke"): {"epochs": 2, "batch_size": 64, "train_limit": 256, "test_limit": 64},
-    # 1,022 training images of six people; 3-D features need more passes to settle.
-    ("lfw_top6", "full"): {"epochs": 12, "batch_size": 64},
-    ("lfw_top6", "smoke"): {"epochs": 2, "batch_size": 64, "train_limit": 192},
-    # 240 training images: 8 updates per epoch at batch 32.
-    ("att", "full"): {"epochs": 20, "batch_size": 32},
-    ("att", "smoke"): {"epochs": 2, "batch_size": 32},
-}
 
 
 def face_net(device: str = "auto") -> str:
@@ -105,7 +91,8 @@ def face_config(
     data_root: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> TrainConfig:
-    """The configuration of one face run of the book (see ``FACE_SETTINGS``).
+    """The configuration of one face run of the book (see
+    :data:`~sphereface_lib.book.chapters.FACE_SETTINGS`).
 
     512-d features (the paper's), the network of :func:`face_net`, mirror augmentation, no
     feature snapshots, and lambda annealed on the official curve (base 1000, power 1, floor 5),

@@ -12,7 +12,6 @@ from sphereface_lib.book.beyond import (
     NO_ANNEALING,
     angle_cells,
     angle_columns,
-    beyond_settings,
     boundary_degrees,
     boundary_phrase,
     chapter_2_configs,
@@ -33,6 +32,7 @@ from sphereface_lib.book.beyond import (
     summarize_group,
     sweep_sentence,
 )
+from sphereface_lib.book.chapters import beyond_settings
 from sphereface_lib.training import RunResult, Snapshots, lambda_at
 from sphereface_lib.training.config import preset
 

@@ -1,4 +1,4 @@
-"""The MNIST grids, their summary over seeds and the run records of the book and the README."""
+"""Training grids of runs, their summary over seeds, the run records of the book and README."""
 
 import json
 import math
@@ -11,9 +11,7 @@ import time
 import pytest
 
 from sphereface_lib.book.experiments import (
-    FULL_EPOCHS,
     accuracy_rows,
-    grid,
     run_all,
     summarize,
     write_run_records,
@@ -29,17 +27,6 @@ def finished(head, dimension, seed, accuracy):
     metrics = [{"epoch": 1.0, "test_accuracy": accuracy}]
     record = {"config": config.to_dict(), "final_test_accuracy": accuracy}
     return RunResult(config, metrics, complete=True, record=record)
-
-
-def test_grid_nests_heads_then_dimensions_then_seeds_with_the_full_epochs():
-    configs = grid("full", ["original", "angular"], [2, 3], [0, 1], margin=3)
-    assert [(c.head, c.embedding_dim, c.seed) for c in configs] == [
-        (head, dim, seed) for head in ("original", "angular") for dim in (2, 3) for seed in (0, 1)
-    ]
-    assert [c.epochs for c in configs[:4]] == [FULL_EPOCHS[2]] * 2 + [FULL_EPOCHS[3]] * 2
-    assert {c.margin for c in configs} == {3}
-    smoke = grid("smoke", ["modified"], [2], [5])
-    assert smoke[0].epochs == preset("smoke").epochs and smoke[0].train_limit is not None
 
 
 def test_summary_is_the_mean_and_sample_std_with_best_and_worst_seed():
