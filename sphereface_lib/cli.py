@@ -13,48 +13,6 @@ from pathlib import Path
 
 from sphereface_lib.training.config import PRESETS, TrainConfig, preset
 
-# One line of help per configuration field; a test checks that none is missing.
-FIELD_HELP: dict[str, str] = {
-    "dataset": "training set: mnist (digits), lfw or att (faces, with a sphere* network)",
-    "head": "classification head: original (Wx+b), modified (unit weights, no bias), "
-    "angular (A-Softmax), cosface or arcface",
-    "margin": "integer angular margin m >= 1 of the angular head (paper: 4)",
-    "scale": "feature scale s of the cosface and arcface heads",
-    "additive_margin": "additive margin of the cosface (cos - m) and arcface (theta + m) heads",
-    "embedding_dim": "dimension of the learned features (2 or 3 can be drawn)",
-    "net": "embedding network: mnist_small (fast default), mnist_sphere20 (the reference's "
-    "SphereFace-20 on 28x28; slow on a CPU), or sphere4/10/20/36/64 (and sphere4/10/20_half, "
-    "sphere64_released) for 112x96 faces",
-    "epochs": "passes over the training set",
-    "max_steps": "train for this many updates instead of whole epochs (e.g. 28000 for CASIA)",
-    "lr_schedule": "cosine (warm-up, then cosine decay to zero) or steps (divide by 10 at each "
-    "of --lr-milestones)",
-    "lr_milestones": "comma-separated update numbers for --lr-schedule steps, e.g. 16000,24000",
-    "batch_size": "images per update",
-    "learning_rate": "peak (cosine) or initial (steps) learning rate of SGD",
-    "warmup_epochs": "length of the linear learning-rate warm-up, in epochs",
-    "momentum": "SGD (Nesterov) momentum",
-    "weight_decay": "L2 weight decay",
-    "bias_treatment": "uniform (one group for every parameter) or official (residual units' "
-    "biases frozen at zero, other biases at twice the rate without weight decay)",
-    "grad_clip_norm": "clip the global gradient norm to this value (default: no clipping)",
-    "lambda_base": "annealing: lambda = max(lambda_min, base*(1+gamma*step)^-power); base",
-    "lambda_gamma": "annealing gamma (official: 0.12)",
-    "lambda_power": "annealing power (official: 1)",
-    "lambda_min": "annealing floor (official: 5; 0 is pure A-Softmax in the end)",
-    "augment": "random shifts of up to 2 pixels (true/false)",
-    "seed": "random seed (initialisation, data order, augmentation)",
-    "train_limit": "use only the first N training images (default: all 60,000)",
-    "test_limit": "evaluate on the first N test images (default: all 10,000)",
-    "snapshot_points": "test images whose features are recorded for the animations (0: none)",
-    "snapshot_frames": "feature snapshots over the whole run, evenly spaced in updates, after "
-    "the initial one (one frame each of the animations)",
-    "shard_head": "under torchrun, split the class weights over the processes (true/false)",
-    "device": "auto (CUDA with bf16 autocast when present, else CPU), cpu, cuda or cuda:N",
-    "cpu_threads": "CPU threads of the run; the numbers depend on it, so it is part of the "
-    "settings (default 1: the same numbers alone or beside other runs)",
-}
-
 
 def _parse_bool(text: str) -> bool:
     lowered = text.lower()
@@ -93,12 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train",
-        help="train one head and network on MNIST",
-        description="Train one head on MNIST. Writes result.json (metrics and provenance), "
-        "snapshots.pt, test_features.pt and model.pt into --output; an interrupted run (Ctrl-C, "
-        "SIGTERM, --stop-at-step) resumes from the checkpoint there when the same command is "
-        "run again. A folder holding the finished run of the same settings is read back, not "
-        "trained again; one holding another configuration's run is refused.",
+        help="train one head and network on MNIST or a face set",
+        description="Train one head and network on MNIST or a face set (--dataset). Writes "
+        "result.json (metrics and provenance), snapshots.pt, test_features.pt and model.pt into "
+        "--output; an interrupted run (Ctrl-C, SIGTERM, --stop-at-step) resumes from the "
+        "checkpoint there when the same command is run again. A folder holding the finished run "
+        "of the same settings is read back, not trained again; one holding another "
+        "configuration's run is refused.",
     )
     train.add_argument(
         "--profile",
@@ -114,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
             dest=field.name,
             type=ARGUMENT_TYPES[str(field.type)],
             default=None,
-            help=FIELD_HELP[field.name] + f" (default: {field.default!r}, or the profile's)",
+            help=field.metadata["help"] + f" (default: {field.default!r}, or the profile's)",
         )
     _add_data_arguments(train)
     train.add_argument(

@@ -53,55 +53,118 @@ NUMBER_RANGES: dict[str, tuple[str, Callable[[float], bool], str]] = {
 }
 
 
+def setting(default: Any, help: str) -> Any:
+    """A field of :class:`TrainConfig` with its help: one line, which the command line shows."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run. Every field changes the result, so every field keys the cache."""
 
-    dataset: str = "mnist"  # or "lfw", "att" (faces; use a sphere* network)
-    head: str = "angular"
-    margin: int = 4  # the paper's m; used by the angular head only
-    scale: float = 16.0  # s of the cosface/arcface heads (16 suits 10 classes in 2-D)
-    additive_margin: float = 0.35  # m of the cosface (cos - m) and arcface (theta + m) heads
-    embedding_dim: int = 2  # 2 and 3 can be drawn; the paper's faces use 512
-    net: str = "mnist_small"  # fast enough for several seeds on two CPU cores
-    epochs: int = 7  # the full profile's 2-D runs (see experiments.FULL_EPOCHS)
-    batch_size: int = 128  # small batches: more updates per second of CPU time on MNIST
-    learning_rate: float = 0.1  # peak of the warm-up + cosine schedule (SGD, Nesterov momentum)
-    warmup_epochs: float = 0.5  # the 2-D bottleneck is fragile in the first updates
-    # "cosine": linear warm-up then cosine decay; "steps": divide by 10 at each milestone
-    # (in updates), as the official SphereFace solver does.
-    lr_schedule: str = "cosine"
-    lr_milestones: tuple[int, ...] = ()
-    max_steps: int | None = None  # train for this many updates instead of whole epochs
-    momentum: float = 0.9
-    weight_decay: float = 5e-4  # the official SphereFace solver's value
-    # "uniform": every parameter in one group (rate and weight decay as above). "official": as
-    # the official prototxts, biases of residual units frozen at zero, other biases at twice
-    # the rate without weight decay (see sphereface_lib.training.optim).
-    bias_treatment: str = "uniform"
+    dataset: str = setting(
+        "mnist",
+        "training set: mnist (digits); lfw, lfw_top6, att or casia (faces, with a sphere* net)",
+    )
+    head: str = setting(
+        "angular",
+        "classification head: original (Wx+b), modified (unit weights, no bias), angular "
+        "(A-Softmax), cosface or arcface",
+    )
+    margin: int = setting(4, "integer angular margin m >= 1 of the angular head (paper: 4)")
+    scale: float = setting(
+        16.0,
+        "feature scale s of the cosface and arcface heads (16 suits "
+        "10 classes in 2-D, the papers use 30 or 64)",
+    )
+    additive_margin: float = setting(
+        0.35, "additive margin of the cosface (cos - m) and arcface (theta + m) heads"
+    )
+    embedding_dim: int = setting(
+        2, "dimension of the learned features (2 and 3 can be drawn; the paper's faces: 512)"
+    )
+    # mnist_small is fast enough for several seeds on two CPU cores.
+    net: str = setting(
+        "mnist_small",
+        "embedding network: mnist_small (fast), mnist_sphere20 (the reference's SphereFace-20 "
+        "on 28x28; slow on a CPU), or for 112x96 faces sphere4/10/20/36/64, sphere64_released "
+        "and the half-width sphere4/10/20_half",
+    )
+    epochs: int = setting(7, "passes over the training set (7: the full profile's 2-D runs)")
+    # Small batches: more updates per second of CPU time on MNIST.
+    batch_size: int = setting(128, "images per update")
+    learning_rate: float = setting(
+        0.1, "peak (cosine) or initial (steps) learning rate of SGD with Nesterov momentum"
+    )
+    # The 2-D bottleneck is fragile in the first updates.
+    warmup_epochs: float = setting(0.5, "length of the linear learning-rate warm-up, in epochs")
+    # "steps" divides by 10 at each milestone (in updates), as the official SphereFace solver.
+    lr_schedule: str = setting(
+        "cosine",
+        "cosine (warm-up, then cosine decay to zero) or steps (divide by 10 at each of "
+        "--lr-milestones)",
+    )
+    lr_milestones: tuple[int, ...] = setting(
+        (), "comma-separated update numbers for --lr-schedule steps, e.g. 16000,24000"
+    )
+    max_steps: int | None = setting(
+        None, "train for this many updates instead of whole epochs (e.g. 28000 for CASIA)"
+    )
+    momentum: float = setting(0.9, "SGD (Nesterov) momentum")
+    weight_decay: float = setting(5e-4, "L2 weight decay (the official solver's 5e-4)")
+    # "official" follows the official prototxts (see sphereface_lib.training.optim).
+    bias_treatment: str = setting(
+        "uniform",
+        "uniform (one group for every parameter) or official (residual units' biases frozen "
+        "at zero, other biases at twice the rate without weight decay)",
+    )
     # Without clipping, a few seeds of the 2-D heads blew up at the peak learning rate.
-    grad_clip_norm: float | None = 5.0  # clip the global gradient norm (None: no clipping)
-    # lambda annealing of the official code: lambda = max(min, base * (1 + gamma*step)^-power).
-    lambda_base: float = 1000.0
-    lambda_gamma: float = 0.12
-    lambda_power: float = 1.0
-    lambda_min: float = 5.0
-    augment: bool = True  # random shifts of up to 2 pixels
-    seed: int = 0
-    train_limit: int | None = None  # use only the first N training images (smoke runs)
-    test_limit: int | None = None  # evaluate on the first N test images (None: all 10,000)
-    snapshot_points: int = 1000  # test images whose features are recorded (0: none)
-    # Recorded frames over the whole run, evenly spaced in updates, after the initial state:
-    # 48 give the animations about 10 s (0.18 s a frame, 1.5 s on the last), whatever the epochs.
-    snapshot_frames: int = 48
-    device: str = "auto"  # "auto" picks CUDA when present (with bf16 autocast), else the CPU
-    # CPU threads of the run (torch.set_num_threads): the order of a float sum, and with it the
-    # last digits of every update, depends on it. Fixed here, a run gives the same numbers
-    # trained alone or beside others; 1 keeps two runs on two cores from competing.
-    cpu_threads: int = 1
-    # Under torchrun: shard the class weights over the ranks (many classes) instead of
-    # replicating them. Results equal the replicated head's up to float rounding.
-    shard_head: bool = False
+    grad_clip_norm: float | None = setting(
+        5.0, "clip the global gradient norm to this value (none: no clipping)"
+    )
+    # The lambda annealing of the official code.
+    lambda_base: float = setting(
+        1000.0, "annealing: lambda = max(lambda_min, base*(1+gamma*step)^-power); base"
+    )
+    lambda_gamma: float = setting(0.12, "annealing gamma (official: 0.12)")
+    lambda_power: float = setting(1.0, "annealing power (official: 1)")
+    lambda_min: float = setting(
+        5.0, "annealing floor (official: 5; 0 is pure A-Softmax in the end)"
+    )
+    augment: bool = setting(
+        True,
+        "random changes of the training images: shifts of up to 2 pixels for digits, "
+        "mirroring for faces (true/false)",
+    )
+    seed: int = setting(0, "random seed (initialisation, data order, augmentation)")
+    train_limit: int | None = setting(
+        None, "use only the first N training images (smoke runs; default: all)"
+    )
+    test_limit: int | None = setting(
+        None, "evaluate on the first N test images (default: all, 10,000 for MNIST)"
+    )
+    snapshot_points: int = setting(
+        1000, "test images whose features are recorded for the animations (0: none)"
+    )
+    # 48 frames give the animations about 10 s (0.18 s a frame, 1.5 s on the last).
+    snapshot_frames: int = setting(
+        48,
+        "feature snapshots over the whole run, evenly spaced in updates, after the initial one "
+        "(one frame each of the animations)",
+    )
+    device: str = setting(
+        "auto", "auto (CUDA with bf16 autocast when present, else CPU), cpu, cuda or cuda:N"
+    )
+    # The order of a float sum, and with it the last digits of every update, depends on the
+    # threads: fixed here, a run gives the same numbers trained alone or beside others, and 1
+    # keeps two runs on two cores from competing.
+    cpu_threads: int = setting(1, "CPU threads of the run (torch.set_num_threads)")
+    # Results equal the replicated head's up to float rounding.
+    shard_head: bool = setting(
+        False,
+        "under torchrun, split the class weights over the processes instead of replicating "
+        "them (many classes; true/false)",
+    )
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
