@@ -16,6 +16,7 @@ from sphereface_lib.analysis.angles import (
     margin_boundary_angle,
     summarize_angles,
 )
+from tests.maths.oracle import psi_loop
 
 
 def unit(degrees: float, length: float = 1.0) -> list[float]:
@@ -101,11 +102,6 @@ def test_boundary_without_annealing_is_between_over_m_plus_one(margin):
     assert margin_boundary_angle(between, margin) == pytest.approx(between / (margin + 1))
     # m = 1 has no margin whatever lambda: the boundary is the bisector.
     assert margin_boundary_angle(between, 1, lam=5.0) == pytest.approx(between / 2)
-
-
-def psi_loop(theta: float, m: int) -> float:
-    k = min(m, math.floor(m * theta / math.pi))
-    return (-1) ** k * math.cos(m * theta) - 2 * k  # Eq. 7
 
 
 @pytest.mark.parametrize(("margin", "lam"), [(2, 5.0), (3, 2.2), (4, 5.0), (4, 20.0), (5, 0.5)])

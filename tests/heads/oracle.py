@@ -6,10 +6,7 @@ import math
 
 import torch
 
-
-def psi_loop(theta: float, m: int) -> float:
-    k = min(m, math.floor(m * theta / math.pi))
-    return (-1) ** k * math.cos(m * theta) - 2 * k  # paper Eq. 6
+from tests.maths.oracle import psi_loop
 
 
 def naive_logits(
