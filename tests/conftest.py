@@ -20,6 +20,13 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that read the real data sets carry the ``data`` marker (``-m "not data"``)."""
+    for item in items:
+        if {"data_root", "faces_root"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.data)
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """The configured data root; tests that need the real files are skipped without it."""

@@ -28,15 +28,30 @@ def test_every_configuration_field_is_a_documented_flag():
     assert "--output" in help_text and "--data-root" in help_text and "--download" in help_text
 
 
-def test_train_writes_metrics_and_resumes(data_root, tmp_path, capsys):
-    arguments = [
-        "train", "--profile", "smoke", "--head", "angular", "--margin", "3",
-        "--embedding-dim", "3", "--train-limit", "256", "--test-limit", "100", "--epochs", "1",
-        "--data-root", str(data_root), "--output", str(tmp_path), "--no-progress",
-    ]  # fmt: skip
+TRAIN = [
+    "train", "--profile", "smoke", "--head", "angular", "--margin", "3", "--embedding-dim", "3",
+    "--train-limit", "256", "--test-limit", "100", "--epochs", "1", "--no-progress",
+]  # fmt: skip
+
+
+def test_train_stops_resumes_and_writes_metrics(tmp_path, capsys):
+    arguments = [*TRAIN, "--dataset", "synthetic", "--output", str(tmp_path)]
+    assert main([*arguments, "--stop-at-step", "1"]) == 0
+    assert "stopped at step 1; run the same command to resume" in capsys.readouterr().out
+    assert (tmp_path / "checkpoint.pt").exists()
     assert main(arguments) == 0
     record = json.loads((tmp_path / "result.json").read_text())
     assert record["config"]["margin"] == 3 and record["config"]["embedding_dim"] == 3
+    assert record["config"]["dataset"] == "synthetic"
+    assert "final test accuracy" in capsys.readouterr().out
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
+@pytest.mark.data
+def test_train_on_the_real_mnist_writes_metrics(data_root, tmp_path, capsys):
+    assert main([*TRAIN, "--data-root", str(data_root), "--output", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "result.json").read_text())
+    assert record["config"]["dataset"] == "mnist" and record["test_images"] == 100
     assert "final test accuracy" in capsys.readouterr().out
 
 

@@ -64,7 +64,8 @@ class TrainConfig:
 
     dataset: str = setting(
         "mnist",
-        "training set: mnist (digits); lfw, lfw_top6, att or casia (faces, with a sphere* net)",
+        "training set: mnist (digits); lfw, lfw_top6, att or casia (faces, with a sphere* "
+        "net); synthetic (tiny, in memory, for tests)",
     )
     head: str = setting(
         "angular",

@@ -210,12 +210,9 @@ class Run:
             self.step += 1
             self.running["seconds"] += time.perf_counter() - started
             self.bar.update(1)
-            if not math.isfinite(loss):
-                self.save_checkpoint()
-                raise FloatingPointError(
-                    f"the training loss became {loss} at step {self.step} ({self.label}); "
-                    "lower learning_rate or raise lambda_min. The last checkpoint is kept."
-                )
+            if not math.isfinite(loss):  # the state is corrupt: keep the last good checkpoint
+                self.bar.close()
+                raise FloatingPointError(self.diverged(loss))
             if self.step in self.frame_steps:
                 self.record_frame()
             if self.step % self.steps_per_epoch == 0 or self.step == self.total_steps:
@@ -375,6 +372,15 @@ class Run:
             return requested
         anyone = self.context.sum([1.0 if requested is not None else 0.0])[0] > 0
         return (requested or signal.SIGINT) if anyone else None
+
+    def diverged(self, loss: float) -> str:
+        kept = "nothing was saved"
+        if self.checkpoint is not None and self.saved_step > 0:
+            kept = f"the checkpoint of step {self.saved_step} in {self.checkpoint} is kept"
+        return (
+            f"the training loss became {loss} at step {self.step} ({self.label}); lower "
+            f"learning_rate or raise lambda_min; {kept}"
+        )
 
     def interrupted(self, number: int, saved: bool) -> str:
         """The one line that says where the run stopped and how to resume it."""

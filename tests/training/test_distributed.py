@@ -20,10 +20,10 @@ from sphereface_lib.training.distributed import (
 # A network without batch normalisation: with it, each rank would normalise by its own part
 # of the batch (as DDP does), and the runs could not be equal.
 TINY_RUN = [
-    "--profile", "smoke", "--net", "mnist_sphere20", "--embedding-dim", "3",
-    "--train-limit", "96", "--test-limit", "40", "--epochs", "2", "--batch-size", "30",
-    "--snapshot-points", "8", "--snapshot-frames", "2", "--learning-rate", "0.05",
-    "--no-progress",
+    "--profile", "smoke", "--dataset", "synthetic", "--net", "mnist_sphere20",
+    "--embedding-dim", "3", "--train-limit", "96", "--test-limit", "40", "--epochs", "2",
+    "--batch-size", "30", "--snapshot-points", "8", "--snapshot-frames", "2",
+    "--learning-rate", "0.05", "--no-progress",
 ]  # fmt: skip
 
 
@@ -92,10 +92,19 @@ def _assert_close_states(a, b, rtol, atol):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("shard", ["false", "true"])
-def test_one_update_on_two_processes_equals_one_process(shard, data_root, tmp_path):
+@pytest.mark.parametrize(
+    ("shard", "dataset"),
+    [
+        ("false", "synthetic"),
+        ("true", "synthetic"),
+        pytest.param("true", "mnist", marks=pytest.mark.data),
+    ],
+)
+def test_one_update_on_two_processes_equals_one_process(shard, dataset, request, tmp_path):
     """A-Softmax, one SGD update with a global batch of 30: 2 x 15 on gloo equals 1 x 30."""
-    arguments = ["--head", "angular", "--shard-head", shard, "--data-root", str(data_root)]
+    arguments = ["--head", "angular", "--shard-head", shard, "--dataset", dataset]
+    if dataset == "mnist":
+        arguments += ["--data-root", str(request.getfixturevalue("data_root"))]
     _run(ONE_PROCESS, tmp_path / "one", *arguments, "--stop-at-step", "1")
     _run(_torchrun(2), tmp_path / "two", *arguments, "--stop-at-step", "1")
     one = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=True)
@@ -108,13 +117,13 @@ def test_one_update_on_two_processes_equals_one_process(shard, data_root, tmp_pa
 
 
 @pytest.mark.slow
-def test_two_epochs_on_two_processes_equal_one_process(data_root, tmp_path):
+def test_two_epochs_on_two_processes_equal_one_process(tmp_path):
     """The modified softmax, whose gradients do not amplify float rounding through the angle
     normalisation as much as the margin heads do at initialisation: 8 updates agree closely.
 
     With the sharded head, the harder path (the replicated one is checked update by update
     above); the resume test below runs the sharded head too."""
-    arguments = ["--head", "modified", "--shard-head", "true", "--data-root", str(data_root)]
+    arguments = ["--head", "modified", "--shard-head", "true"]
     _run(ONE_PROCESS, tmp_path / "one", *arguments)
     _run(_torchrun(2), tmp_path / "two", *arguments)
     records = [json.loads((tmp_path / n / "result.json").read_text()) for n in ("one", "two")]
@@ -140,8 +149,8 @@ def _relative_difference(a, b):
 
 
 @pytest.mark.slow
-def test_distributed_run_resumes_after_a_stop(data_root, tmp_path):
-    arguments = ["--head", "angular", "--shard-head", "true", "--data-root", str(data_root)]
+def test_distributed_run_resumes_after_a_stop(tmp_path):
+    arguments = ["--head", "angular", "--shard-head", "true"]
     _run(_torchrun(2), tmp_path / "whole", *arguments)
     stopped = _run(_torchrun(2), tmp_path / "split", *arguments, "--stop-at-step", "5")
     assert "stopped at step 5" in stopped.stdout

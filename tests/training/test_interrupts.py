@@ -60,26 +60,27 @@ sys.exit(cli.main(sys.argv[4:]))
 """
 
 
-def cli_arguments(data_root, output):
+def cli_arguments(output):
     return [
-        "train", "--profile", "smoke", "--epochs", str(EPOCHS), "--batch-size", "128",
+        "train", "--profile", "smoke", "--dataset", "synthetic", "--epochs", str(EPOCHS),
+        "--batch-size", "128",
         "--train-limit", "384", "--test-limit", "200", "--snapshot-points", "50",
         "--snapshot-frames", "4", "--device", "cpu", "--no-progress",
-        "--data-root", str(data_root), "--output", str(output),
+        "--output", str(output),
     ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(data_root, tmp_path_factory):
+def uninterrupted(tmp_path_factory):
     folder = tmp_path_factory.mktemp("uninterrupted")
-    result = train(tiny(epochs=EPOCHS), folder, data_root, progress=False)
+    result = train(tiny(epochs=EPOCHS), folder, progress=False)
     return result, folder
 
 
-def interrupt(data_root, output, kind, point, occurrence):
+def interrupt(output, kind, point, occurrence):
     command = [sys.executable, "-c", DRIVER, kind, point, str(occurrence)]
     return subprocess.run(
-        [*command, *cli_arguments(data_root, output)], capture_output=True, text=True, timeout=300
+        [*command, *cli_arguments(output)], capture_output=True, text=True, timeout=300
     )
 
 
@@ -98,10 +99,10 @@ CASES = [
 @pytest.mark.slow
 @pytest.mark.parametrize(("kind", "point", "occurrence", "saved_step"), CASES)
 def test_an_interrupted_run_resumes_bit_identical(
-    kind, point, occurrence, saved_step, uninterrupted, data_root, tmp_path
+    kind, point, occurrence, saved_step, uninterrupted, tmp_path
 ):
     output = tmp_path / "run"
-    finished = interrupt(data_root, output, kind, point, occurrence)
+    finished = interrupt(output, kind, point, occurrence)
     if kind == "SIGKILL":
         assert finished.returncode == -signal.SIGKILL
     else:
@@ -123,7 +124,7 @@ def test_an_interrupted_run_resumes_bit_identical(
         assert list(output.glob(".checkpoint.pt.*.partial")), "the kill left a partial write"
 
     reference, reference_folder = uninterrupted
-    resumed = train(tiny(epochs=EPOCHS), output, data_root, progress=False)
+    resumed = train(tiny(epochs=EPOCHS), output, progress=False)
     assert without_timings(resumed.metrics) == without_timings(reference.metrics)
     assert_same_weights(weights(output), weights(reference_folder))
     assert torch.equal(resumed.snapshots.features, reference.snapshots.features)
@@ -131,10 +132,12 @@ def test_an_interrupted_run_resumes_bit_identical(
     assert not list(output.glob("*.partial")) and not list(output.glob(".*.partial"))
 
 
+@pytest.mark.data
 def test_in_a_kernel_an_interrupt_stops_at_a_step_and_the_process_lives_on(
     data_root, tmp_path, monkeypatch
 ):
-    """As a Jupyter kernel's interrupt: SIGINT in the middle of an update, in this process."""
+    """As a Jupyter kernel's interrupt: SIGINT in the middle of an update, in this process (on
+    the real MNIST)."""
     from sphereface_lib.training import loop as training
 
     original = training.Run.train_step
@@ -147,13 +150,13 @@ def test_in_a_kernel_an_interrupt_stops_at_a_step_and_the_process_lives_on(
     monkeypatch.setattr(training.Run, "train_step", interrupted_step)
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(TrainingInterrupted, match=r"SIGINT at step 2/6 .*checkpoint saved") as e:
-        train(tiny(), tmp_path, data_root, progress=False)
+        train(tiny(dataset="mnist"), tmp_path, data_root, progress=False)
     assert isinstance(e.value, KeyboardInterrupt) and e.value.exit_code == 130
     assert signal.getsignal(signal.SIGINT) is before  # the kernel's own handling is back
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"] == 2
 
 
-def test_an_interrupt_before_the_first_update_leaves_no_folder(data_root, tmp_path, monkeypatch):
+def test_an_interrupt_before_the_first_update_leaves_no_folder(tmp_path, monkeypatch):
     from sphereface_lib.training import loop as training
 
     monkeypatch.setattr(
@@ -161,7 +164,7 @@ def test_an_interrupt_before_the_first_update_leaves_no_folder(data_root, tmp_pa
     )
     monkeypatch.setattr(training.Run, "train_step", lambda run: pytest.fail("an update ran"))
     with pytest.raises(TrainingInterrupted, match="SIGTERM at step 0/6 .*nothing was saved"):
-        train(tiny(), tmp_path / "run", data_root, progress=False)
+        train(tiny(), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
 
 

@@ -166,6 +166,7 @@ def test_presets():
 
 def tiny_official(**overrides):
     values = dict(
+        dataset="synthetic",
         bias_treatment="official",
         max_steps=3,
         batch_size=32,
@@ -177,9 +178,9 @@ def tiny_official(**overrides):
     return preset("smoke", **{**values, **overrides})
 
 
-def test_training_keeps_the_residual_biases_at_zero(data_root, tmp_path):
+def test_training_keeps_the_residual_biases_at_zero(tmp_path):
     config = tiny_official(net="mnist_sphere20", embedding_dim=3, max_steps=2, batch_size=16)
-    result = train(config, tmp_path, data_root, progress=False)
+    result = train(config, tmp_path, progress=False)
     net, _ = result.load_model()
     layers = [m for m in net.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
     for layer, lr_mult in zip(layers, SPHERE20_BIAS_LR_MULTS, strict=True):
@@ -189,11 +190,11 @@ def test_training_keeps_the_residual_biases_at_zero(data_root, tmp_path):
             assert layer.bias.abs().sum() > 0  # learned, from zero
 
 
-def test_an_official_run_resumes_identically(data_root, tmp_path):
+def test_an_official_run_resumes_identically(tmp_path):
     config = tiny_official()
-    whole = train(config, tmp_path / "whole", data_root, progress=False)
-    train(config, tmp_path / "split", data_root, progress=False, stop_at_step=1)
-    resumed = train(config, tmp_path / "split", data_root, progress=False)
+    whole = train(config, tmp_path / "whole", progress=False)
+    train(config, tmp_path / "split", progress=False, stop_at_step=1)
+    resumed = train(config, tmp_path / "split", progress=False)
     drop = {"train_seconds", "eval_seconds"}
     strip = [{k: v for k, v in row.items() if k not in drop} for row in whole.metrics]
     assert [{k: v for k, v in row.items() if k not in drop} for row in resumed.metrics] == strip

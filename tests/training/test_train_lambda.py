@@ -57,7 +57,7 @@ def test_heads_without_a_margin_get_zero():
         assert lambda_at(preset("full", head=head), 0) == 0.0
 
 
-def test_the_training_loop_passes_the_official_lambda_to_the_head(data_root, tmp_path, monkeypatch):
+def test_the_training_loop_passes_the_official_lambda_to_the_head(tmp_path, monkeypatch):
     seen: list[float] = []
     forward = AngularSoftmaxHead.forward
 
@@ -69,6 +69,7 @@ def test_the_training_loop_passes_the_official_lambda_to_the_head(data_root, tmp
     monkeypatch.setattr(AngularSoftmaxHead, "forward", recording_forward)
     config = preset(
         "smoke",
+        dataset="synthetic",
         head="angular",
         max_steps=3,
         batch_size=64,
@@ -77,7 +78,7 @@ def test_the_training_loop_passes_the_official_lambda_to_the_head(data_root, tmp
         snapshot_points=0,
         device="cpu",
     )
-    result = train(config, tmp_path, data_root, progress=False)
+    result = train(config, tmp_path, progress=False)
     training_lambdas = seen[:3]  # the three training batches, before the evaluation
     assert training_lambdas == [official_lambda(n) for n in (1, 2, 3)]
     assert result.metrics[-1]["lambda"] == official_lambda(3)  # the last batch trained
