@@ -397,18 +397,6 @@ def scatter_3d(
     return panel
 
 
-def scatter_embedding(
-    ax: Any, features: Any, labels: Any, weights: Any = None, **options: Any
-) -> EmbeddingPanel:
-    """2-D or 3-D scatter, by the feature dimension (``options`` of :func:`scatter_2d`)."""
-    dimension = features.shape[1]
-    if dimension == 2:
-        return scatter_2d(ax, features, labels, weights, **options)
-    if dimension == 3:
-        return scatter_3d(ax, features, labels, weights, **options)
-    raise ValueError(f"can draw 2-D or 3-D features only, got dimension {dimension}")
-
-
 def plot_metric(
     ax: Any,
     runs_by_head: dict[str, Sequence[Any]],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from sphereface_lib.heads.base import MarginHead
 from sphereface_lib.heads.cosine import cosine_logits
@@ -11,10 +10,6 @@ from sphereface_lib.heads.cosine import cosine_logits
 
 class ModifiedSoftmaxHead(MarginHead):
     """Cosine logits scaled by the feature norm; ``labels`` and ``lam`` change nothing."""
-
-    def normalized_weight(self) -> torch.Tensor:
-        """(C, D) rows of unit length (for plots); forward never changes the parameter itself."""
-        return F.normalize(self.weight, dim=1)
 
     def logits(
         self, features: torch.Tensor, labels: torch.Tensor | None, lam: float

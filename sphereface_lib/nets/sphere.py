@@ -108,7 +108,6 @@ class SphereNet(nn.Module):
             channels = width_out
             height, width = (height + 1) // 2, (width + 1) // 2
         self.body = nn.Sequential(*layers)
-        self.feature_map_size = (height, width)
         self.fc = nn.Linear(channels * height * width, embedding_dim)  # "fc5"
         nn.init.xavier_uniform_(self.fc.weight)
         nn.init.constant_(self.fc.bias, 0.0)
