@@ -3,7 +3,16 @@
 # the executed notebooks, then the tests of the built book (browser, reruns). Fails on the first
 # failure. Creates .venv first when it is missing (scripts/setup.sh); PYTHON=<interpreter> uses
 # that environment instead.
+#
+#   bash scripts/test.sh          # everything
+#   bash scripts/test.sh --unit   # lint, types, committed files and unit tests only (minutes;
+#                                 # the Pages workflow runs it before it builds the book)
 set -euo pipefail
+case "${1:-}" in
+  "") unit_only=false ;;
+  --unit) unit_only=true ;;
+  *) echo "usage: bash scripts/test.sh [--unit]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 if [ -z "${PYTHON:-}" ]; then
   bash scripts/setup.sh --if-needed
@@ -23,6 +32,9 @@ sources=(sphereface_lib tests scripts benchmarks notebooks)
 
 echo "== unit tests"
 "$python" -m pytest -q -m "not book" tests
+if [ "$unit_only" = true ]; then
+  exit 0
+fi
 
 echo "== smoke build of the book"
 "$python" scripts/build_book.py --profile smoke

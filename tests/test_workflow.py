@@ -100,6 +100,17 @@ def test_build_uses_the_readme_commands(workflow: dict[str, Any]) -> None:
     assert not missing, f"workflow commands that the README does not show: {missing}"
 
 
+def test_lint_and_unit_tests_run_before_the_book_is_built(workflow: dict[str, Any]) -> None:
+    """The README's test command (its lint and unit-test part) gates every build and deploy."""
+    runs = [step.get("run", "") for step in steps(workflow, "build")]
+    tests = runs.index(step_running(workflow, "scripts/test.sh")["run"])
+    assert step_running(workflow, "scripts/test.sh")["run"].strip() == "bash scripts/test.sh --unit"
+    assert "if" not in step_running(workflow, "scripts/test.sh")  # on pull requests and tags
+    builds = [i for i, run in enumerate(runs) if "build_book.py" in run]
+    assert builds and tests < min(builds)
+    assert "bash scripts/test.sh --unit" in (ROOT / "README.md").read_text()
+
+
 def test_the_face_data_come_from_the_build_not_from_a_release(workflow: dict[str, Any]) -> None:
     """The book's build fetches and verifies the faces itself (sphereface_lib.data.fetch): the
     workflow only caches them, and never publishes a book without its face chapters."""
