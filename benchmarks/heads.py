@@ -4,7 +4,9 @@
     python benchmarks/heads.py --device cuda
 
 Goal (issue: library core): the A-Softmax head costs at most 1.3x the original head at
-(N=256, D=512, C=10572), the CASIA-WebFace size. Prints a table; ``--json`` also writes it.
+(N=256, D=512, C=10572), the CASIA-WebFace size. Prints a table; ``--json`` also writes it with
+its provenance, the record of the README's benchmarks table (``--json
+results/benchmarks/heads.json``, then ``python scripts/readme_tables.py --write``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils import benchmark
 
+from sphereface_lib.book import provenance
 from sphereface_lib.common import hardware
 from sphereface_lib.heads import build_head
 
@@ -101,9 +105,15 @@ def main() -> None:
             )
     goal = next(r for r in rows if r["head"] == "angular" and r["size"] == SIZES[1])["ratio"]
     print(f"\nangular / original at the large size: {goal:.2f} (goal <= 1.3)")
-    if arguments.json:
+    if arguments.json:  # the record of scripts/readme_tables.py (results/benchmarks/heads.json)
+        record = {
+            **provenance.provenance(sys.argv),
+            "threads": torch.get_num_threads(),
+            "rounds": ROUNDS,
+            "rows": rows,
+        }
         arguments.json.parent.mkdir(parents=True, exist_ok=True)
-        arguments.json.write_text(json.dumps(rows, indent=2))
+        arguments.json.write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -235,7 +235,15 @@ def main() -> int:
         "--output-dir", type=Path, default=EXECUTED, help="where executed notebooks go"
     )
     parser.add_argument("--no-html", action="store_true", help="execute the notebooks only")
+    parser.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        help="also write the build's timings record here (results/book_timings_full.json: the "
+        "README's 'How long it takes' table, see scripts/readme_tables.py)",
+    )
     arguments = parser.parse_args()
+    build_started = time.perf_counter()
 
     os.environ.setdefault("SPHEREFACE_CACHE", str(ROOT / ".cache" / "runs"))
     parameters: dict[str, object] = {"profile": arguments.profile}
@@ -255,29 +263,36 @@ def main() -> int:
     except ValueError as error:  # a ParameterError, or a DataFileError naming the file
         print(f"build_book.py: error: {error}", file=sys.stderr)
         return 2
-    timings = {}
+    timings, runs_by_chapter = {}, {}
     cached_before = finished_runs()
     for source in selected:
-        started = time.perf_counter()
+        started, runs_before = time.perf_counter(), finished_runs()
         print(f"executing {source.name} with {chapter_parameters[source]}", flush=True)
         execute(source, chapter_parameters[source], arguments.output_dir)
         timings[source.stem] = time.perf_counter() - started
+        runs_by_chapter[source.stem] = finished_runs() - runs_before
         print(f"  {source.stem}: {timings[source.stem]:.0f} s", flush=True)
     trained = finished_runs() - cached_before
-    (arguments.output_dir / "timings.json").write_text(
-        json.dumps(
-            {
-                "profile": arguments.profile,
-                "seconds": timings,
-                "runs_trained": trained,
-                "runs_cached_at_start": cached_before,
-            },
-            indent=2,
-        )
-    )
     write_build_times(arguments.output_dir, arguments.profile, timings, trained, cached_before)
     if not arguments.no_html:
         build_html()
+    from sphereface_lib.book import provenance
+
+    record = {
+        "profile": arguments.profile,
+        "seconds": timings,
+        "runs_trained": trained,
+        "runs_cached_at_start": cached_before,
+        "runs_trained_by_chapter": runs_by_chapter,
+        "html": not arguments.no_html,
+        "total_seconds": time.perf_counter() - build_started,  # data check and HTML included
+        **provenance.provenance(sys.argv),
+    }
+    text = json.dumps(record, indent=2) + "\n"
+    (arguments.output_dir / "timings.json").write_text(text)
+    if arguments.record is not None:
+        arguments.record.parent.mkdir(parents=True, exist_ok=True)
+        arguments.record.write_text(text)
     print("chapter times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
     return 0
 

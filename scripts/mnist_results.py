@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from sphereface_lib.book import provenance
 from sphereface_lib.book.chapters import MNIST_DIMENSIONS, MNIST_HEADS, PROFILES, mnist_grid
 from sphereface_lib.book.experiments import (
     ACCURACY_COLUMNS,
@@ -31,37 +31,8 @@ from sphereface_lib.book.report import markdown_table
 from sphereface_lib.book.sources import REFERENCE_SOURCE
 from sphereface_lib.training import RunResult
 
-ROOT = Path(__file__).resolve().parent.parent
 README_START = "<!-- mnist-results:start (written by scripts/mnist_results.py --readme) -->"
 README_END = "<!-- mnist-results:end -->"
-
-
-def commit() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return head + ("+uncommitted" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def command_line() -> str:
-    """This script's command line, with the script path relative to the repository."""
-    script = Path(sys.argv[0]).resolve()
-    name = script.relative_to(ROOT) if script.is_relative_to(ROOT) else script
-    return " ".join(["python", str(name), *sys.argv[1:]])
 
 
 def hardware_line(results: list[RunResult]) -> str:
@@ -104,17 +75,12 @@ def report(results: list[RunResult], context: dict[str, Any]) -> str:
 
 def readme_block(text: str) -> str:
     """What stands between the README's marker lines."""
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"the README lacks the marker lines {README_START!r} and {README_END!r}")
-    return text.split(README_START, 1)[1].split(README_END, 1)[0].strip("\n")
+    return provenance.readme_block(text, README_START, README_END)
 
 
 def with_readme_block(text: str, block: str) -> str:
     """``text`` with the part between the marker lines replaced by ``block``."""
-    readme_block(text)  # the markers must be there
-    before, rest = text.split(README_START, 1)
-    after = rest.split(README_END, 1)[1]
-    return f"{before}{README_START}\n{block}\n{README_END}{after}"
+    return provenance.with_readme_block(text, README_START, README_END, block)
 
 
 def main() -> int:
@@ -150,9 +116,9 @@ def main() -> int:
         started = time.perf_counter()
         results = run_all(configs, arguments.cache_dir, workers=arguments.workers)
         context = {
-            "commit": commit(),
+            "commit": provenance.commit(),
             "profile": arguments.profile,
-            "command": command_line(),
+            "command": provenance.portable_command(sys.argv),
             "date": time.strftime("%Y-%m-%d"),
             "hardware": hardware_line(results),
             "wall_seconds": time.perf_counter() - started,
