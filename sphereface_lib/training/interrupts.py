@@ -19,6 +19,8 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from sphereface_lib.training.distributed import Distributed
+
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _stop_all = threading.Event()
@@ -116,3 +118,12 @@ def interrupted_message(
         f"interrupted by {where}; the checkpoint of step {saved_step} in {checkpoint} is kept. "
         "Run the same command (or call) again to resume."
     )
+
+
+def agreed_stop(requested: int | None, context: Distributed) -> int | None:
+    """The signal that asks a run to stop, the same on every rank (a collective): when one rank
+    was asked, all stop."""
+    if not context.enabled:
+        return requested
+    anyone = context.sum([1.0 if requested is not None else 0.0])[0] > 0
+    return (requested or signal.SIGINT) if anyone else None

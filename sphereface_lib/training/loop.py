@@ -18,8 +18,6 @@ import math
 import os
 import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -38,12 +36,19 @@ from sphereface_lib.training.head_runner import head_runner
 from sphereface_lib.training.interrupts import (
     StopSignals,
     TrainingInterrupted,
+    agreed_stop,
     interrupted_message,
     signal_name,
     stopping_all_runs,
 )
-from sphereface_lib.training.model import build_model, channels_last, embed, resolve_device
-from sphereface_lib.training.optim import build_optimizer, set_learning_rate
+from sphereface_lib.training.model import (
+    build_model,
+    channels_last,
+    cpu_threads,
+    embed,
+    resolve_device,
+)
+from sphereface_lib.training.optim import build_optimizer, clip_gradient_norm, set_learning_rate
 from sphereface_lib.training.records import RunResult, finished_run, run_record, save_run
 from sphereface_lib.training.snapshots import Frames, snapshot_steps
 from sphereface_lib.training.steps import epoch_order, lambda_at, learning_rate_at
@@ -98,17 +103,6 @@ def train(
             if context.is_main:
                 remove_partial_files(run_dir)  # left by a process killed while writing
             return Run(config, run_dir, data, device, context, progress).run(stop_at_step)
-
-
-@contextmanager
-def cpu_threads(count: int) -> Iterator[None]:
-    """Run the block on ``count`` CPU threads (``torch.set_num_threads``), then restore them."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def check_stop_at_step(stop_at_step: object) -> None:
@@ -194,7 +188,7 @@ class Run:
         self.head.model.train()
         while self.step < self.total_steps:
             # Here the state is consistent: no update is half-done, the epoch's work is done.
-            requested = self.stop_requested(signals)
+            requested = agreed_stop(signals.requested, self.context)
             if requested is not None:
                 self.save_checkpoint()
                 self.bar.close()
@@ -242,25 +236,14 @@ class Run:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip_norm is not None:
-            self.clip_gradients(config.grad_clip_norm)
+            clip_gradient_norm(
+                self.net, self.head.head, config.grad_clip_norm, self.head.over_ranks
+            )
         self.optimizer.step()
         self.running["loss_sum"] += float(losses.sum())
         self.running["correct"] += float(correct.sum())
         self.running["seen"] += len(mine)
         return float(losses.sum())
-
-    def clip_gradients(self, max_norm: float) -> None:
-        """Clip the global gradient norm; a sharded head's part is summed over the ranks."""
-        net_grads = [p.grad for p in self.net.parameters() if p.grad is not None]
-        head_grads = [p.grad for p in self.head.head.parameters() if p.grad is not None]
-        net_square, head_square = (
-            float(sum(g.double().square().sum() for g in grads))
-            for grads in (net_grads, head_grads)
-        )
-        total = math.sqrt(net_square + self.head.over_ranks(head_square))
-        if total > max_norm:
-            for grad in net_grads + head_grads:
-                grad.mul_(max_norm / (total + 1e-6))
 
     def record_frame(self) -> None:
         """Record the features of the snapshot images and the class weights (a frame)."""
@@ -364,14 +347,6 @@ class Run:
         self.saved_step = self.step
         self.bar.update(self.step)
         return True
-
-    def stop_requested(self, signals: StopSignals) -> int | None:
-        """The signal that asks this run to stop; every rank agrees (a collective)."""
-        requested = signals.requested
-        if not self.context.enabled:
-            return requested
-        anyone = self.context.sum([1.0 if requested is not None else 0.0])[0] > 0
-        return (requested or signal.SIGINT) if anyone else None
 
     def diverged(self, loss: float) -> str:
         kept = "nothing was saved"

@@ -1,7 +1,10 @@
-"""The network and head of a configuration, the device they run on, and features in eval mode."""
+"""The network and head of a configuration, the device and CPU threads they run on, and
+features in eval mode."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -66,6 +69,17 @@ def build_model(
         {k: v[sharded.start : sharded.stop] for k, v in head.state_dict().items()}
     )
     return net, sharded
+
+
+@contextmanager
+def cpu_threads(count: int) -> Iterator[None]:
+    """Run the block on ``count`` CPU threads (``torch.set_num_threads``), then restore them."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def autocast(device: torch.device) -> Any:

@@ -21,6 +21,8 @@ Legend: a group is a dict as ``torch.optim.SGD`` takes it: ``params`` plus optio
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -123,3 +125,19 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, learning_rate: float) ->
     """Set every group's rate to ``learning_rate`` times its ``lr_mult`` (1 when absent)."""
     for group in optimizer.param_groups:
         group["lr"] = learning_rate * group.get("lr_mult", 1.0)
+
+
+def clip_gradient_norm(
+    net: nn.Module, head: nn.Module, max_norm: float, over_ranks: Callable[[float], float]
+) -> None:
+    """Scale the gradients of ``net`` and ``head`` so that their global norm is at most
+    ``max_norm``; ``over_ranks`` completes the head's sum of squares where it is sharded."""
+    net_grads = [p.grad for p in net.parameters() if p.grad is not None]
+    head_grads = [p.grad for p in head.parameters() if p.grad is not None]
+    net_square, head_square = (
+        float(sum(g.double().square().sum() for g in grads)) for grads in (net_grads, head_grads)
+    )
+    total = math.sqrt(net_square + over_ranks(head_square))
+    if total > max_norm:
+        for grad in net_grads + head_grads:
+            grad.mul_(max_norm / (total + 1e-6))
