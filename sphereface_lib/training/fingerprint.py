@@ -38,6 +38,7 @@ RUN_SOURCES = (
 # imports is in RUN_SOURCES or here.
 NOT_RUN_SOURCES = (
     "__init__.py",  # the library's version, recorded for provenance
+    "common/__init__.py",  # a docstring
     "common/hardware.py",
     "common/progress.py",
     "training/cache.py",

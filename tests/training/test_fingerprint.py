@@ -70,3 +70,33 @@ def test_the_run_key_changes_with_the_code(monkeypatch):
 
 def test_the_run_sources_exist():
     assert fingerprint.source_files(RUN_SOURCES)
+
+
+def imported_modules(path, seen=None):
+    """Every library module that ``path`` imports, directly or through others (files)."""
+    from tests.test_layers import library_imports
+
+    seen = set() if seen is None else seen
+    for module in library_imports(path):
+        parts = module.split(".") if module else []
+        candidates = [PACKAGE_ROOT.joinpath(*parts).with_suffix(".py")]
+        candidates.append(PACKAGE_ROOT.joinpath(*parts, "__init__.py"))
+        for candidate in candidates:
+            if candidate.is_file() and candidate not in seen:
+                seen.add(candidate)
+                imported_modules(candidate, seen)
+    return seen
+
+
+def test_everything_a_run_imports_is_fingerprinted_or_listed_as_not_changing_it():
+    """A module the training loop reaches that is in neither list would change runs unseen."""
+    from sphereface_lib.training.fingerprint import NOT_RUN_SOURCES, source_files
+
+    loop = PACKAGE_ROOT / "training" / "loop.py"
+    reached = imported_modules(loop) | {loop}
+    counted = set(source_files()) | {PACKAGE_ROOT / name for name in NOT_RUN_SOURCES}
+    missing = sorted(str(path.relative_to(PACKAGE_ROOT)) for path in reached - counted)
+    assert missing == []
+    # and the lists are not empty words: the loop does reach the fingerprinted maths and heads
+    assert PACKAGE_ROOT / "maths" / "margins.py" in reached
+    assert PACKAGE_ROOT / "heads" / "angular.py" in reached
