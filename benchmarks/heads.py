@@ -58,7 +58,9 @@ def head_step(kind: str, options: dict, size: tuple[int, int, int], device: str)
     return step
 
 
-def time_heads(size: tuple[int, int, int], device: str) -> dict[str, list[float]]:
+def time_heads(
+    size: tuple[int, int, int], device: str, rounds: int = ROUNDS
+) -> dict[str, list[float]]:
     """Seconds per step of every head, ``ROUNDS`` times, the heads interleaved within a round.
 
     Interleaving makes a slow spell of a shared machine hit every head alike, so the ratio of
@@ -66,7 +68,7 @@ def time_heads(size: tuple[int, int, int], device: str) -> dict[str, list[float]
     """
     steps = {kind: head_step(kind, options, size, device) for kind, options in HEADS}
     seconds: dict[str, list[float]] = {kind: [] for kind in steps}
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for kind, step in steps.items():
             timer = benchmark.Timer(stmt="step()", globals={"step": step})
             seconds[kind].append(timer.blocked_autorange(min_run_time=0.3).median)

@@ -63,7 +63,7 @@ cache_dir: str | None = None  # None: $SPHEREFACE_CACHE
 import statistics
 
 import matplotlib.pyplot as plt
-from IPython.display import display
+from IPython.display import Markdown, display
 from matplotlib.ticker import PercentFormatter
 from sphereface_lib.book.chapters import mnist_accuracy_settings
 from sphereface_lib.book.experiments import (
@@ -75,6 +75,10 @@ from sphereface_lib.book.experiments import (
     summarize,
     write_run_records,
 )
+from sphereface_lib.book.gpu_record import NOT_YET as GPU_NOT_YET
+from sphereface_lib.book.gpu_record import latest_gpu_record
+from sphereface_lib.book.gpu_record import mnist_rows as gpu_mnist_rows
+from sphereface_lib.book.gpu_record import record_label as gpu_record_label
 from sphereface_lib.book.pages import (
     COLUMN_INCHES,
     glue_figure,
@@ -88,6 +92,7 @@ from sphereface_lib.book.report import show_table
 from sphereface_lib.book.sources import REFERENCE_SOURCE
 from sphereface_lib.common.hardware import cpu_model
 from sphereface_lib.common.seeding import seed_everything
+from sphereface_lib.nets import build_net, count_multiply_adds
 
 seed_everything(seed)
 use_book_style()
@@ -162,6 +167,32 @@ glue_value("reference_sentence", sentence)
 # %% tags=["hide-input"]
 if 3 in embedding_dims:
     display(show_table(accuracy_rows(results, 3), ACCURACY_COLUMNS))
+
+# %% [markdown]
+# ## The reference's residual network, on a GPU
+#
+# The tables above use `mnist_small`; the reference's network, the residual `mnist_sphere20`,
+# costs {glue:text}`work_ratio` times its work per image, too much for this chapter's runs on two
+# CPU cores. The book's prepared GPU run (`benchmarks/gpu_book.py`) trains the same grid with it, and its
+# committed record is shown here with the GPU, the date and the commit that measured it.
+
+# %% tags=["hide-input"]
+work = {
+    name: count_multiply_adds(build_net(name, 2), (1, 28, 28))
+    for name in ("mnist_small", "mnist_sphere20")
+}
+glue_value("work_ratio", f"{work['mnist_sphere20'] / work['mnist_small']:.0f}")
+gpu = latest_gpu_record()
+if gpu is None:
+    display(Markdown(GPU_NOT_YET))
+else:
+    display(
+        show_table(
+            gpu_mnist_rows(gpu),
+            ["head", "features", "test accuracy (%), mean ± std", "seeds"],
+            source=f"mnist_sphere20 on {gpu_record_label(gpu)}.",
+        )
+    )
 
 # %% [markdown]
 # ## Loss and accuracy over training

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sphereface_lib.book import gpu_record
 from sphereface_lib.book.provenance import markers, readme_block, with_readme_block
 from sphereface_lib.book.report import markdown_table
 
@@ -39,6 +40,7 @@ BENCHMARKS = {
 WRITER = "scripts/readme_tables.py --write"
 TIMINGS_MARKERS = markers("book-timings", WRITER)
 BENCHMARK_MARKERS = markers("benchmarks", WRITER)
+GPU_MARKERS = markers("gpu-results", WRITER)
 
 # What each chapter does, as the timings table names it.
 CHAPTERS = {
@@ -166,11 +168,45 @@ def benchmarks_block(heads: dict[str, Any], small: dict[str, Any], large: dict[s
     return "\n".join(lines)
 
 
+def gpu_block(record: dict[str, Any] | None) -> str:
+    """The book's GPU run (benchmarks/gpu_book.py) from its committed record, or why there is
+    none yet."""
+    if record is None:
+        return gpu_record.NOT_YET
+    throughput = record["stages"].get("throughput", {})
+    lines = [f"Measured with `{record['command']}` on {gpu_record.record_label(record)}:", ""]
+    if gpu_record.mnist_rows(record):
+        lines += [
+            markdown_table(
+                gpu_record.mnist_rows(record),
+                ["mnist_sphere20", "features", "test accuracy (%), mean ± std", "seeds"],
+            ),
+            "",
+        ]
+    if gpu_record.faces_rows(record):
+        lines += [
+            markdown_table(
+                gpu_record.faces_rows(record),
+                ["SphereFace-20 on LFW", "official protocol (%)", "plain protocol (%)", "AUC"],
+            ),
+            "",
+        ]
+    if "sphere20_images_per_second" in throughput:
+        rates = throughput["sphere20_images_per_second"]
+        lines.append(
+            f"SphereFace-20 training at 112 × 96: {rates['bf16']:,.0f} images/s in bf16, "
+            f"{rates['fp32']:,.0f} in float32; A-Softmax head / original head at N = 256, "
+            f"D = 512, C = 10,572: {throughput['angular_over_original']:.2f}."
+        )
+    return "\n".join(lines).strip()
+
+
 def readme_with_tables(text: str) -> str:
-    """``text`` (the README) with both tables written from the committed records."""
+    """``text`` (the README) with its tables written from the committed records."""
     text = with_readme_block(text, *TIMINGS_MARKERS, timings_block(read(TIMINGS)))
     benchmarks = benchmarks_block(*(read(path) for path in BENCHMARKS.values()))
-    return with_readme_block(text, *BENCHMARK_MARKERS, benchmarks)
+    text = with_readme_block(text, *BENCHMARK_MARKERS, benchmarks)
+    return with_readme_block(text, *GPU_MARKERS, gpu_block(gpu_record.latest_gpu_record(RESULTS)))
 
 
 def main() -> int:
@@ -185,7 +221,7 @@ def main() -> int:
             print("README.md differs from results/; run scripts/readme_tables.py --write")
             return 1
         return 0
-    for start, end in (TIMINGS_MARKERS, BENCHMARK_MARKERS):
+    for start, end in (TIMINGS_MARKERS, BENCHMARK_MARKERS, GPU_MARKERS):
         print(readme_block(wanted, start, end), end="\n\n")
     if arguments.write:
         README.write_text(wanted)

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,20 @@ class TrainingData:
     test_labels: torch.Tensor
     num_classes: int
     augmentation: str  # "shift" (digits) or "flip" (faces)
+
+
+def on_device(data: TrainingData, device: torch.device) -> TrainingData:
+    """``data`` with its in-memory images moved to a CUDA ``device`` once, so that a run on a GPU
+    never copies a batch from the host (MNIST takes 188 MB as float32); labels stay on the host
+    with the batch order. On the CPU, and for lazily decoded sets, ``data`` itself."""
+    if device.type != "cuda":
+        return data
+    moved = {
+        name: images.to(device)
+        for name in ("train_images", "test_images")
+        if isinstance(images := getattr(data, name), torch.Tensor)
+    }
+    return dataclasses.replace(data, **moved) if moved else data
 
 
 def lfw_training_identities(root: str | os.PathLike[str] | None = None) -> FaceFolder:

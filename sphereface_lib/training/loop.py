@@ -26,7 +26,7 @@ from sphereface_lib.common.integrity import remove_partial_files
 from sphereface_lib.common.progress import progress_bar
 from sphereface_lib.common.seeding import seed_everything
 from sphereface_lib.data.lazy import take
-from sphereface_lib.data.training_sets import TrainingData, load_training_data
+from sphereface_lib.data.training_sets import TrainingData, load_training_data, on_device
 from sphereface_lib.training import run_folder
 from sphereface_lib.training.augmentation import augment
 from sphereface_lib.training.checkpoints import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
@@ -92,6 +92,7 @@ def train(
     data = load_training_data(
         config.dataset, data_root, config.train_limit, config.test_limit, download, show
     )
+    data = on_device(data, device)  # a GPU holds the images of an in-memory set
     with cpu_threads(config.cpu_threads):
         if run_dir is None:
             return Run(config, None, data, device, context, progress).run(stop_at_step)
