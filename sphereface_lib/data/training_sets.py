@@ -63,12 +63,12 @@ def on_device(data: TrainingData, device: torch.device) -> TrainingData:
     with the batch order. On the CPU, and for lazily decoded sets, ``data`` itself."""
     if device.type != "cuda":
         return data
-    moved = {
-        name: images.to(device)
-        for name in ("train_images", "test_images")
-        if isinstance(images := getattr(data, name), torch.Tensor)
-    }
-    return dataclasses.replace(data, **moved) if moved else data
+    train, test = data.train_images, data.test_images
+    return dataclasses.replace(
+        data,
+        train_images=train.to(device) if isinstance(train, torch.Tensor) else train,
+        test_images=test.to(device) if isinstance(test, torch.Tensor) else test,
+    )
 
 
 def lfw_training_identities(root: str | os.PathLike[str] | None = None) -> FaceFolder:

@@ -43,7 +43,8 @@ def test_on_the_cpu_the_data_stay_where_they_are():
 def test_a_lazily_decoded_set_stays_on_the_host_even_for_a_gpu():
     data = in_memory_set()
     lazy = dataclasses.replace(data, train_images=object(), test_images=object())
-    assert on_device(lazy, torch.device("cuda")) is lazy  # nothing to move, nothing moved
+    moved = on_device(lazy, torch.device("cuda"))  # nothing to move: decoded per batch
+    assert moved.train_images is lazy.train_images and moved.test_images is lazy.test_images
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
