@@ -135,6 +135,22 @@ def load_training_data(
             num_classes=10,
             augmentation="shift",
         )
+    elif name == "mnist_open":
+        # Open-set digits: train on the digits of OPEN_SET_TRAINED only (their labels are
+        # already 0..5); the test set is those digits' test images. The other digits' test
+        # images are the unseen classes (open_set_held_out).
+        train = load_mnist("train", root, download=download)
+        test = load_mnist("test", root, download=download)
+        kept_train = train.labels < len(OPEN_SET_TRAINED)
+        kept_test = test.labels < len(OPEN_SET_TRAINED)
+        data = TrainingData(
+            normalize_images(train.images[kept_train]),
+            train.labels[kept_train],
+            normalize_images(test.images[kept_test]),
+            test.labels[kept_test],
+            num_classes=len(OPEN_SET_TRAINED),
+            augmentation="shift",
+        )
     elif name in ("lfw", "lfw_top6"):
         folder = lfw_training_identities(root) if name == "lfw" else lfw_top_identities(root, 6)
         is_test = _last_tenth_held_out(folder)
@@ -159,7 +175,23 @@ def load_training_data(
     )
 
 
-TRAINING_SETS = ("mnist", "lfw", "lfw_top6", "att", "casia", "synthetic")
+TRAINING_SETS = ("mnist", "mnist_open", "lfw", "lfw_top6", "att", "casia", "synthetic")
+
+# The digits the open-set runs train on; the others are never seen in training.
+OPEN_SET_TRAINED = (0, 1, 2, 3, 4, 5)
+OPEN_SET_HELD_OUT = (6, 7, 8, 9)
+
+
+def open_set_held_out(
+    root: str | os.PathLike[str] | None = None, download: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The MNIST test images (N, 1, 28, 28), normalised, and digits (N,) that the ``mnist_open``
+    runs never see in training (:data:`OPEN_SET_HELD_OUT`)."""
+    test = load_mnist("test", root, download=download)
+    held_out = test.labels >= len(OPEN_SET_TRAINED)
+    return normalize_images(test.images[held_out]), test.labels[held_out]
+
+
 # The input shape (channels, height, width) of each set, to check a network against.
 TRAINING_SET_INPUTS = {
     "mnist": (1, 28, 28),
@@ -168,6 +200,7 @@ TRAINING_SET_INPUTS = {
     "att": (3, 112, 96),
     "casia": (3, 112, 96),
     "synthetic": (1, 28, 28),
+    "mnist_open": (1, 28, 28),
 }
 
 SYNTHETIC_SEED = 0  # the synthetic set is the same in every process and every run
