@@ -303,3 +303,76 @@ def faces_settings(profile: str, lfw_pairs_per_class: int | None = None) -> Face
     check_profile(profile)
     pairs = LFW_PAIRS_PER_CLASS[profile] if lfw_pairs_per_class is None else lfw_pairs_per_class
     return FacesSettings(pairs)
+
+
+# -- Chapter 6: the paper's Table 3 on faces, and the six people for m = 1..4 ---------------------
+
+# The margins of the face sweep, as the paper's Table 3 lists them: the original softmax, then
+# A-Softmax with m = 1 (the modified softmax) to 4.
+FACE_SWEEP = (("original", None), ("modified", 1), ("angular", 2), ("angular", 3), ("angular", 4))
+FACE_SWEEP_SEEDS = {"smoke": (0, 1), "full": (0, 1, 2)}
+
+
+@dataclass(frozen=True)
+class FaceSweepSettings:
+    seeds: tuple[int, ...]
+    sweep: tuple[tuple[str, int | None], ...] = FACE_SWEEP
+
+
+def face_sweep_settings(profile: str, seeds: Sequence[int] | None = None) -> FaceSweepSettings:
+    """The seeds of the LFW margin sweep and of the six people's angles (None: the profile's)."""
+    check_profile(profile)
+    seeds = tuple(FACE_SWEEP_SEEDS[profile] if seeds is None else seeds)
+    if len(seeds) < 2:
+        raise ValueError(f"the sweep's verdicts need at least two seeds, got {list(seeds)}")
+    return FaceSweepSettings(seeds)
+
+
+# -- Chapter 7: open-set digits -----------------------------------------------------------------
+
+# Trained on digits 0-5, verified on pairs of the unseen digits 6-9; the heads of the face
+# sweep, in 2-D (drawable) and in OPEN_SET_HIGH_DIM dimensions.
+OPEN_SET_HIGH_DIM = 16
+OPEN_SET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "smoke": {"seeds": (0, 1), "epochs": {2: 2, OPEN_SET_HIGH_DIM: 2}, "pairs_per_fold": 200},
+    "full": {"seeds": (0, 1, 2), "epochs": {2: 5, OPEN_SET_HIGH_DIM: 2}, "pairs_per_fold": 2000},
+}
+OPEN_SET_FOLDS = ((6, 7), (8, 9))  # class-disjoint verification folds of the unseen digits
+
+
+@dataclass(frozen=True)
+class OpenSetSettings:
+    profile: str
+    seeds: tuple[int, ...]
+    dimensions: tuple[int, ...]
+    epochs: tuple[tuple[int, int], ...]  # (dimension, epochs)
+    pairs_per_fold: int
+    sweep: tuple[tuple[str, int | None], ...] = FACE_SWEEP
+    folds: tuple[tuple[int, ...], ...] = OPEN_SET_FOLDS
+
+    def epochs_of(self, dimension: int) -> int:
+        return dict(self.epochs)[dimension]
+
+
+def open_set_settings(
+    profile: str,
+    seeds: Sequence[int] | None = None,
+    dimensions: Sequence[int] = (2, OPEN_SET_HIGH_DIM),
+    pairs_per_fold: int | None = None,
+) -> OpenSetSettings:
+    """Chapter 7's settings (None: the profile's :data:`OPEN_SET_DEFAULTS`)."""
+    check_profile(profile)
+    defaults = OPEN_SET_DEFAULTS[profile]
+    seeds = tuple(defaults["seeds"] if seeds is None else seeds)
+    if len(seeds) < 2:
+        raise ValueError(f"the chapter's verdicts need at least two seeds, got {list(seeds)}")
+    epochs = {
+        d: defaults["epochs"].get(d, defaults["epochs"][OPEN_SET_HIGH_DIM]) for d in dimensions
+    }
+    return OpenSetSettings(
+        profile=profile,
+        seeds=seeds,
+        dimensions=tuple(dimensions),
+        epochs=tuple(epochs.items()),
+        pairs_per_fold=defaults["pairs_per_fold"] if pairs_per_fold is None else pairs_per_fold,
+    )
