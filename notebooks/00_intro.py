@@ -169,6 +169,8 @@ for head, runs in by_head.items():
 #
 # ## How to read this book
 #
+# - **{doc}`08_claims`** lists the paper's claims with the evidence of this build and a verdict
+#   for each — the short answer to "does SphereFace do what the paper says?".
 # - **{doc}`01_softmax_formulations`** derives the three formulations with SymPy:
 #   decision boundaries, $\psi$ and its properties, the minimal margins — and checks each result
 #   against the library's implementation.
@@ -179,8 +181,11 @@ for head, runs in by_head.items():
 # - **{doc}`05_beyond`** goes beyond the reference: margins $m = 1 \dots 5$, the
 #   $\lambda$ annealing of the official code, CosFace and ArcFace side by side, angle statistics
 #   and feature norms.
-# - **{doc}`06_faces`** trains SphereFace networks on real faces and verifies them with
-#   the LFW protocol (and on AT&T/ORL).
+# - **{doc}`06_faces`** trains SphereFace networks on real faces, verifies them with the
+#   official LFW protocol (and on AT&T/ORL), and runs the paper's margin sweep (its Table 3) on
+#   faces.
+# - **{doc}`07_open_set`** tests the paper's open-set thesis in miniature: networks trained on
+#   the digits 0–5 verify pairs of the unseen digits 6–9.
 # - {doc}`../scale_out` trains on many GPUs and machines with `torchrun`.
 # - {doc}`../rerun` explains how to rebuild any chapter with your own parameters.
 #

@@ -50,7 +50,9 @@ CHAPTERS = {
     "03_embeddings": "3 embeddings (GIFs)",
     "04_sphereface_nets": "4 SphereFace nets",
     "05_beyond": "5 margins, annealing, CosFace/ArcFace, norms",
-    "06_faces": "6 faces: LFW and AT&T verification",
+    "06_faces": "6 faces: LFW and AT&T verification, the margin sweep",
+    "07_open_set": "7 open-set digits",
+    "08_claims": "the claims page (verdicts from the runs above)",
 }
 CORE = ("01_softmax_formulations", "02_mnist_accuracy", "03_embeddings", "04_sphereface_nets")
 # The CASIA-WebFace size of the heads benchmark and its goal.

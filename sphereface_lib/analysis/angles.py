@@ -251,3 +251,35 @@ def summarize_angles(stats: Sequence[ClassAngles]) -> AngleSummary:
         separated=sum(separated) / len(separated),
         runs=len(stats),
     )
+
+
+@dataclass(frozen=True)
+class FeatureAngles:
+    """The paper's criterion on features themselves (Section 3.4, Definition 1): the largest
+    angle between two features of one class and the smallest between features of two classes,
+    in radians; ``ratio`` = max intra / min inter, below 1 when the criterion holds."""
+
+    max_intra: float
+    min_inter: float
+
+    @property
+    def ratio(self) -> float:
+        return self.max_intra / self.min_inter if self.min_inter > 0 else math.inf
+
+
+def feature_angles(features: torch.Tensor, labels: torch.Tensor) -> FeatureAngles:
+    """Over every pair of features (N, D) with classes (N,): :class:`FeatureAngles`."""
+    if len(features) != len(labels) or len(features) < 2:
+        raise ValueError(
+            f"need at least two features with one label each, got {len(features)} features and "
+            f"{len(labels)} labels"
+        )
+    unit = _unit_rows(features.double(), "features")
+    angles = torch.arccos((unit @ unit.T).clamp(-1.0, 1.0))
+    same = labels[:, None] == labels[None, :]
+    off_diagonal = ~torch.eye(len(labels), dtype=torch.bool)
+    intra = angles[same & off_diagonal]
+    inter = angles[~same]
+    if intra.numel() == 0 or inter.numel() == 0:
+        raise ValueError("need two features of one class and two classes")
+    return FeatureAngles(max_intra=float(intra.max()), min_inter=float(inter.min()))

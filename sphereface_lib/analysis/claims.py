@@ -120,8 +120,8 @@ def describe(result: Difference, unit: str = " points", scale: float = 100.0) ->
 class Claim:
     """One claim of the paper, what the book ran for it, and the build's verdict."""
 
-    name: str
-    statement: str  # the paper's claim, short; quotations marked as such
+    name: str  # a short title, for the summary table
+    statement: str  # the paper's claim; quotations marked as such
     source: str  # section, equation, table or figure of arXiv:1704.08063v4
     experiment: str  # what this book ran (or why nothing)
     evidence: str  # the numbers of this build

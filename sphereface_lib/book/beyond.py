@@ -88,8 +88,8 @@ def run_groups(settings: BeyondSettings) -> dict[GroupKey, tuple[TrainConfig, ..
     In 2-D A-Softmax uses the official annealing (the runs of chapter 2); the short
     high-dimensional runs train it without (``high_dim_annealing`` False), since the official
     schedule takes several epochs to reach its floor. CosFace and ArcFace never anneal.
-    In 2-D the sweep's m = 1 and m = 4 are chapter 2's runs and take every seed; the other 2-D
-    runs take ``new_seeds``.
+    In 2-D the sweep's m = 1 and m = 4 are chapter 2's runs and take every seed; the official
+    schedule and lambda = 0 take ``annealing_seeds``; the other 2-D runs take ``new_seeds``.
     """
     profile, device = settings.profile, settings.device
     annealing_of = {
@@ -129,12 +129,14 @@ def run_groups(settings: BeyondSettings) -> dict[GroupKey, tuple[TrainConfig, ..
     for head, additive_margin in settings.sized_margins:
         sized = {"scale": float(settings.scale), "additive_margin": additive_margin}
         add(("sized", 2, head), head, 2, settings.new_seeds, **sized, **NO_ANNEALING)
-    for variant in annealing_variants(settings):
+    for number, variant in enumerate(annealing_variants(settings)):
+        # The official schedule and lambda = 0 (the first two) take several seeds, for the
+        # Claims page's verdict on annealing; the others are single illustrations.
         configs = grid(
             profile,
             ["angular"],
             [2],
-            settings.new_seeds,
+            settings.annealing_seeds if number < 2 else settings.new_seeds,
             margin=settings.anneal_margin,
             device=device,
             **variant,

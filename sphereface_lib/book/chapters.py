@@ -227,6 +227,9 @@ class BeyondSettings:
     sized_margins: tuple[tuple[str, float], ...] = (("cosface", 0.06), ("arcface", 0.2))
     paper_margins_in_2d: bool = False  # True: also train the papers' margins in 2-D
     anneal_margin: int = 4  # the A-Softmax margin of the annealing comparison
+    # Seeds of the official schedule and of lambda = 0 in the annealing comparison (the Claims
+    # page's verdict on annealing needs several); empty: the MNIST table's (chapter 2's).
+    annealing_seeds: tuple[int, ...] = ()
     fixed_lambda: float = 5.0  # lambda held constant from the first step
     lambda_floors: tuple[float, ...] = (0.0,)  # floors of the official schedule besides its own
     device: str = "auto"
@@ -262,6 +265,8 @@ def beyond_settings(
     wrong = sorted(set(sized) - set(ADDITIVE_HEADS))
     if wrong:
         raise ValueError(f"sized_margins are for {' and '.join(ADDITIVE_HEADS)}, got {wrong}")
+    others.setdefault("annealing_seeds", mnist_seeds(profile))
+    others["annealing_seeds"] = tuple(others["annealing_seeds"])
     return BeyondSettings(
         profile=profile,
         seeds=seeds,

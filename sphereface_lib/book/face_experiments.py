@@ -304,3 +304,48 @@ def verify_runs(
             )
         )
     return results, rows
+
+
+# The margin field of the face runs whose head has no margin (the original and the modified
+# softmax): chapter 6's A-Softmax margin, so that a sweep's first seed is chapter 6's run.
+UNUSED_MARGIN = 4
+
+
+def sweep_configs(
+    profile: str,
+    dataset: str,
+    sweep: Sequence[tuple[str, int | None]],
+    seeds: Sequence[int],
+    device: str = "auto",
+    data_root: str | os.PathLike[str] | None = None,
+    **overrides: Any,
+) -> list[TrainConfig]:
+    """The runs of a margin sweep on a face set: every (head, margin) of ``sweep`` (margin for
+    A-Softmax only) and every seed, in that order (chapter 6 and the Claims page)."""
+    return [
+        face_config(
+            profile,
+            dataset,
+            head,
+            device=device,
+            data_root=data_root,
+            margin=margin if head == "angular" and margin is not None else UNUSED_MARGIN,
+            seed=seed,
+            **overrides,
+        )
+        for head, margin in sweep
+        for seed in seeds
+    ]
+
+
+def by_setting(
+    values: Mapping[TrainConfig, float], sweep: Sequence[tuple[str, int | None]]
+) -> dict[tuple[str, int | None], list[float]]:
+    """Per-run ``values`` grouped by the (head, margin) of ``sweep`` they belong to, in the
+    order of the runs (their seeds)."""
+    grouped: dict[tuple[str, int | None], list[float]] = {key: [] for key in sweep}
+    for config, value in values.items():
+        for head, margin in sweep:
+            if config.head == head and (head != "angular" or config.margin == margin):
+                grouped[head, margin].append(value)
+    return grouped

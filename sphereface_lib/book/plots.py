@@ -229,9 +229,14 @@ class PlanarPanel(EmbeddingPanel):
             directions = _numpy(weights)
             directions = directions / np.linalg.norm(directions, axis=1, keepdims=True)
             ends = directions * limit * 0.92
-            for ray, tip, (x, y) in zip(self.rays, self.tips, ends, strict=True):
-                ray.set_data([0.0, x], [0.0, y])
-                tip.set_data([x], [y])
+            for index, (ray, tip) in enumerate(zip(self.rays, self.tips, strict=True)):
+                if index < len(ends):
+                    x, y = ends[index]
+                    ray.set_data([0.0, x], [0.0, y])
+                    tip.set_data([x], [y])
+                else:  # a class without a weight: a digit the network never trained on
+                    ray.set_data([], [])
+                    tip.set_data([], [])
         self.ax.set_xlim(-limit, limit)
         self.ax.set_ylim(-limit, limit)
 
@@ -341,7 +346,9 @@ class SpherePanel(EmbeddingPanel):
         if weights is not None:
             directions = _numpy(weights).astype(np.float64)
             directions = directions / np.linalg.norm(directions, axis=1, keepdims=True)
-            for spike, direction in zip(self.spikes, directions, strict=True):
+            for spike in self.spikes[len(directions) :]:  # classes without a weight
+                spike.set_data_3d([], [], [])
+            for spike, direction in zip(self.spikes, directions, strict=False):
                 spike.set_data_3d(*np.outer([1.0, SPIKE_LENGTH], direction).T)
                 in_front = direction @ towards_viewer >= 0
                 spike.set_alpha(1.0 if in_front else 0.35)

@@ -271,3 +271,20 @@ def test_summary_averages_classes_then_runs():
     assert summary.runs == 2
     with pytest.raises(ValueError, match="at least one run"):
         summarize_angles([])
+
+
+def test_feature_angles_against_a_hand_placed_circle():
+    from sphereface_lib.analysis.angles import feature_angles
+
+    degrees = torch.tensor([0.0, 10.0, 90.0, 95.0])  # class 0 spans 10 degrees, class 1 5
+    features = torch.stack(
+        [torch.cos(torch.deg2rad(degrees)), torch.sin(torch.deg2rad(degrees))], 1
+    )
+    result = feature_angles(
+        features * torch.tensor([[1.0], [3.0], [0.5], [2.0]]), torch.tensor([0, 0, 1, 1])
+    )
+    assert math.degrees(result.max_intra) == pytest.approx(10.0)
+    assert math.degrees(result.min_inter) == pytest.approx(80.0)
+    assert result.ratio == pytest.approx(10.0 / 80.0)
+    with pytest.raises(ValueError, match="two classes"):
+        feature_angles(features[:2], torch.tensor([0, 0]))

@@ -267,3 +267,19 @@ def test_bad_grid_arguments_are_value_errors(arguments, message):
     options = {"snapshots": [toy_snapshots(2)], "titles": ["run"], **arguments}
     with pytest.raises(ValueError, match=message):
         embedding_grid(**options)
+
+
+@pytest.mark.parametrize("dimension", [2, 3])
+def test_classes_without_a_weight_are_drawn_without_a_ray(dimension):
+    import matplotlib.pyplot as plt
+
+    from sphereface_lib.book.animation import embedding_still
+
+    generator = torch.Generator().manual_seed(1)
+    features = torch.randn(40, dimension, generator=generator)
+    labels = torch.arange(40) % 10  # ten classes, of which only six have a weight
+    weights = torch.randn(6, dimension, generator=generator)
+    names = [str(digit) for digit in range(10)]
+    figure = embedding_still(features, labels, weights, "open set", names, "digit")
+    assert {text.get_text() for text in figure.findobj(plt.Text)} >= set(names)
+    plt.close(figure)

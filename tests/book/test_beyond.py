@@ -91,8 +91,13 @@ def test_the_smoke_groups_and_their_order():
         ("annealing", 2, "fixed λ = 5"),
         ("annealing", 2, "official annealing, floor 0"),
     ]
-    # Shared runs (the sweep's m = 1 and 4 are heads too) are trained once.
-    assert len(distinct_configs(groups)) == 13
+    # Shared runs (the sweep's m = 1 and 4 are heads too) are trained once; the official
+    # schedule and lambda = 0 take chapter 2's seeds (0 and 1 in smoke), the official one's
+    # being chapter 2's own A-Softmax runs.
+    assert len(distinct_configs(groups)) == 15
+    for name in ("official annealing", "λ = 0"):
+        assert [c.seed for c in groups["annealing", 2, name]] == [0, 1]
+    assert [c.seed for c in groups["annealing", 2, "fixed λ = 5"]] == [0]
 
 
 def test_the_2d_runs_of_chapter_2_are_reused_with_all_their_seeds():

@@ -42,3 +42,11 @@ def test_reference_accuracies_are_the_readme_values() -> None:
         "modified": 0.9847,
         "angular": 0.9896,
     }
+
+
+def test_table_3_label_states_the_quoted_lfw_values():
+    stated = numbers(sources.PAPER_TABLE3_SOURCE)
+    for value in sources.PAPER_TABLE3_LFW.values():
+        assert value in stated
+    assert sources.PAPER_TABLE3_LFW[4] == 100 * sources.PAPER_LFW_ACCURACY
+    assert "Table 3" in sources.PAPER_TABLE3_SOURCE
