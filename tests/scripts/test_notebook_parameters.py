@@ -87,6 +87,8 @@ def test_each_chapter_gets_only_the_parameters_it_declares():
         "04": ["profile"],
         "05": ["profile", "scale", "seeds"],  # a float parameter takes an integer
         "06": ["margin", "profile"],
+        "07": ["profile", "seeds"],
+        "08": ["profile"],
     }
 
 
