@@ -70,8 +70,8 @@ from sphereface_lib.book.face_experiments import (
     verify_runs,
 )
 from sphereface_lib.book.open_set import open_set_configs, verify_unseen_digits
-from sphereface_lib.book.pages import glue_value, percent
-from sphereface_lib.book.report import show_table
+from sphereface_lib.book.pages import glue_markdown, glue_value, percent
+from sphereface_lib.book.report import markdown_table
 from sphereface_lib.book.sources import PAPER_TABLE3_LFW, PAPER_TABLE3_YTF
 from sphereface_lib.common.seeding import seed_everything
 from sphereface_lib.data.face_pairs import lfw_verification_pairs
@@ -375,12 +375,14 @@ claims.append(
 # ## Summary
 
 # %% tags=["hide-input"]
-display(
-    show_table(
+# Placed by the prose (not as a cell output) so that the claims' names wrap like prose.
+glue_markdown(
+    "claims_summary",
+    markdown_table(
         [[claim.name, claim.verdict, claim.where] for claim in claims],
         ["the paper's claim", "verdict", "shown in"],
         align="lll",
-    )
+    ),
 )
 counts = {
     verdict: sum(claim.verdict == verdict for claim in claims)
@@ -392,6 +394,10 @@ glue_value(
 )
 
 # %% [markdown]
+# ```{glue:md} claims_summary
+# :format: myst
+# ```
+#
 # In this build: {glue:text}`verdict_counts`.
 #
 # ## Claim by claim
