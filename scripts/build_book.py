@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jupytext
@@ -243,7 +244,10 @@ def main() -> int:
         "README's 'How long it takes' table, see scripts/readme_tables.py)",
     )
     arguments = parser.parse_args()
+    # Absolute: the chapters' kernels run inside it and write their progress log there.
+    arguments.output_dir = arguments.output_dir.resolve()
     build_started = time.perf_counter()
+    started_at = datetime.now(UTC)
 
     os.environ.setdefault("SPHEREFACE_CACHE", str(ROOT / ".cache" / "runs"))
     parameters: dict[str, object] = {"profile": arguments.profile}
@@ -263,10 +267,11 @@ def main() -> int:
     except ValueError as error:  # a ParameterError, or a DataFileError naming the file
         print(f"build_book.py: error: {error}", file=sys.stderr)
         return 2
-    timings, runs_by_chapter = {}, {}
+    timings, runs_by_chapter, chapter_starts = {}, {}, {}
     cached_before = finished_runs()
     for source in selected:
         started, runs_before = time.perf_counter(), finished_runs()
+        chapter_starts[source.stem] = started - build_started
         print(f"executing {source.name} with {chapter_parameters[source]}", flush=True)
         execute(source, chapter_parameters[source], arguments.output_dir)
         timings[source.stem] = time.perf_counter() - started
@@ -284,6 +289,10 @@ def main() -> int:
         "runs_trained": trained,
         "runs_cached_at_start": cached_before,
         "runs_trained_by_chapter": runs_by_chapter,
+        # When the build and each chapter started (seconds after the start): what
+        # benchmarks/book_time.py needs to give each trained run to its chapter.
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "chapter_started_after": chapter_starts,
         "html": not arguments.no_html,
         "total_seconds": time.perf_counter() - build_started,  # data check and HTML included
         **provenance.provenance(sys.argv),

@@ -85,6 +85,11 @@ def test_parameters_reach_the_notebooks(rerun: Path) -> None:
         assert parameters["margin"] == 3 and parameters["embedding_dims"] == [3], parameters
     timings = json.loads((rerun / "timings.json").read_text())
     assert timings["profile"] == "smoke"
+    # What benchmarks/book_time.py needs to give each trained run to its chapter.
+    assert set(timings["chapter_started_after"]) == set(timings["seconds"])
+    offsets = list(timings["chapter_started_after"].values())
+    assert offsets == sorted(offsets) and offsets[0] >= 0
+    assert timings["started_at"].endswith("+00:00")
 
 
 def test_accuracy_chapter_shows_m3_in_3d_only(rerun: Path) -> None:
