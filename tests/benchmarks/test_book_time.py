@@ -69,7 +69,7 @@ def test_runs_go_to_the_chapter_running_when_they_finished():
     assert chapters["02_mnist_accuracy"]["train_seconds"] == pytest.approx(80.0)
     assert chapters["05_beyond"]["runs"] == 1
     assert chapters["05_beyond"]["eval_seconds"] == pytest.approx(2.0)
-    assert result["goals"]["core chapters 1-4"]["ratio"] == pytest.approx(10 / 10)
+    assert result["goals"]["core (landing page, 1-4)"]["ratio"] == pytest.approx(10 / 10)
     assert result["goals"]["whole book"]["ratio"] == pytest.approx(1900 / 60 / 40)
 
 

@@ -61,7 +61,7 @@ def test_a_fresh_build_record_gives_a_table_with_every_chapter():
     assert "| landing page (the headline runs) | 1.0 |" in block
     assert "| 2 MNIST accuracy (18 runs) | 3.0 |" in block
     assert "| 3 embeddings (GIFs) | 4.0 |" in block  # no runs trained there: no count
-    assert "| **core chapters 1–4** | **14.0** |" in block  # 2 + 3 + 4 + 5 minutes
+    assert "| **core: landing page and chapters 1–4** | **15.0** |" in block  # 1 + .. + 5 min
     assert "| **whole book, HTML included** | **30.0** |" in block
     assert "from an empty run cache" in block
     assert not any(line.startswith("_") for line in block.splitlines())  # no transcription note
