@@ -78,7 +78,7 @@ from sphereface_lib.analysis.claims import (
 from sphereface_lib.analysis.verification import OFFICIAL_THRESHOLD_STEPS
 from sphereface_lib.book.animation import embedding_still
 from sphereface_lib.book.chapters import face_sweep_settings, faces_settings
-from sphereface_lib.book.experiments import run_all
+from sphereface_lib.book.experiments import run_all, run_each
 from sphereface_lib.book.face_experiments import (
     LAMBDA_FLOOR_FRACTION,
     SUMMARY_COLUMNS,
@@ -134,7 +134,6 @@ from sphereface_lib.data.training_sets import (
 from sphereface_lib.maths.margins import annealed_lambda
 from sphereface_lib.nets import build_net, count_multiply_adds
 from sphereface_lib.training import embed, resolve_device
-from sphereface_lib.training.cache import train_or_load
 from sphereface_lib.training.config import preset
 
 seed_everything(seed)
@@ -220,10 +219,7 @@ glue_value("floor_update", round(LAMBDA_FLOOR_FRACTION * total_steps))
 # conditions, is quoted under the table and is not a result of this book.
 
 # %% tags=["hide-input"]
-lfw_runs = {
-    head: train_or_load(config, cache_dir, data_root)
-    for head, config in lfw_configs.items()
-}
+lfw_runs = run_each(lfw_configs, cache_dir, data_root, workers=workers)
 pairs_file = lfw_folder(data_root) / "pairs.txt"
 pair_people = pair_identities(
     read_lfw_pairs(pairs_file, folds=LFW_EVALUATION_FOLDS)
@@ -444,10 +440,7 @@ att_configs = {
     )
     for head in heads
 }
-att_runs = {
-    head: train_or_load(config, cache_dir, data_root)
-    for head, config in att_configs.items()
-}
+att_runs = run_each(att_configs, cache_dir, data_root, workers=workers)
 att_pairs = att_verification_pairs(data_root, num_folds=att_folds)
 att_results, _ = verify_runs(att_runs, att_pairs, labels, device=torch_device)
 rows = [
@@ -502,10 +495,9 @@ embedding_configs = {
     )
     for head in embedding_3d_heads
 }
-embedding_runs = {
-    head: train_or_load(config, cache_dir, data_root)
-    for head, config in embedding_configs.items()
-}
+embedding_runs = run_each(
+    embedding_configs, cache_dir, data_root, workers=workers
+)
 six_data = load_training_data(
     "lfw_top6",
     data_root,

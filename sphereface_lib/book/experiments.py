@@ -13,12 +13,12 @@ import os
 import signal
 import statistics
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sphereface_lib.book.pages import percent, run_label
 from sphereface_lib.book.sources import REFERENCE_2D_ACCURACY
@@ -27,6 +27,8 @@ from sphereface_lib.training import RunResult
 from sphereface_lib.training.cache import run_dir_for, train_or_load
 from sphereface_lib.training.config import TrainConfig
 from sphereface_lib.training.interrupts import TrainingInterrupted, stop_all_runs
+
+Key = TypeVar("Key")
 
 
 def _train_one(arguments: tuple[TrainConfig, Any, Any]) -> RunResult:
@@ -81,6 +83,18 @@ def run_all(
         ) from None
     finally:
         pool.shutdown(wait=True)
+
+
+def run_each(
+    configs: Mapping[Key, TrainConfig],
+    cache_dir: str | os.PathLike[str] | None = None,
+    data_root: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+) -> dict[Key, RunResult]:
+    """:func:`run_all` on the configurations of a mapping (``{head: config}``): its results
+    under the same keys, trained ``workers`` at a time."""
+    results = run_all(list(configs.values()), cache_dir, data_root, workers=workers)
+    return dict(zip(configs, results, strict=True))
 
 
 @dataclass(frozen=True)

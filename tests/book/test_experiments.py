@@ -13,6 +13,7 @@ import pytest
 from sphereface_lib.book.experiments import (
     accuracy_rows,
     run_all,
+    run_each,
     summarize,
     write_run_records,
 )
@@ -58,6 +59,23 @@ def test_accuracy_rows_show_the_reference_only_where_it_applies():
         other_margin[0].config.replace(margin=3), other_margin[0].metrics, complete=True
     )
     assert accuracy_rows(other_margin, 2)[0][:3] == ["A-Softmax (m=3)", "99.00", "–"]
+
+
+def test_run_each_keeps_the_keys_of_its_configurations(monkeypatch):
+    from sphereface_lib.book import experiments
+
+    configs = {head: preset("full", head=head) for head in ("original", "modified", "angular")}
+    calls = []
+
+    def fake_run_all(given, cache_dir, data_root, workers):
+        calls.append(workers)
+        return [finished(config.head, 2, 0, 0.99) for config in given]
+
+    monkeypatch.setattr(experiments, "run_all", fake_run_all)
+    results = run_each(configs, workers=2)
+    assert list(results) == ["original", "modified", "angular"]
+    assert [result.config.head for result in results.values()] == list(configs)
+    assert calls == [2], "one call, so that the runs train in parallel"
 
 
 def test_run_records_hold_every_run_and_the_context(tmp_path):
