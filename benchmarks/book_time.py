@@ -32,6 +32,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sphereface_lib.book.chapters import mnist_grid
+
 ROOT = Path(__file__).resolve().parents[1]
 # The core book: the landing page (it trains chapter 2's 2-D runs) and chapters 1-4.
 CORE = (
@@ -99,13 +101,13 @@ def figures(record: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any
 
 
 def time_to_accuracy(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Training seconds until each full-MNIST A-Softmax (m = 4) 2-D run first reaches the goal."""
+    """Training seconds until each A-Softmax 2-D run of chapter 2's table (full profile, any
+    seed) first reaches the goal."""
     rows = []
     for run in runs:
         config = run["config"]
-        if (config["dataset"], config["head"], config["embedding_dim"]) != ("mnist", "angular", 2):
-            continue
-        if config["margin"] != 4 or config["train_limit"] is not None:
+        table_run = mnist_grid("full", ["angular"], [2], [config["seed"]])[0]
+        if config != {**table_run.to_dict(), "device": config["device"]}:
             continue
         elapsed, reached = 0.0, None
         for row in run["metrics"]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from sphereface_lib.book.chapters import mnist_grid
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -34,18 +36,12 @@ RECORD = {
 }
 
 
-def run(finished_at: str, head: str = "original", accuracies=(0.98, 0.992)) -> dict:
+def run(finished_at: str, head: str = "original", accuracies=(0.98, 0.992), **changes) -> dict:
+    """The result record of a run of chapter 2's 2-D table (seed 0), ``changes`` applied."""
+    config = mnist_grid("full", [head], [2], [0])[0].replace(**changes)
     return {
         "finished_at": finished_at,
-        "config": {
-            "dataset": "mnist",
-            "head": head,
-            "margin": 4,
-            "embedding_dim": 2,
-            "train_limit": None,
-            "seed": 0,
-            "lambda_min": 5.0,
-        },
+        "config": config.to_dict(),
         "hardware": {"cpu_threads": 1},
         "metrics": [
             {"train_seconds": 20.0, "eval_seconds": 1.0, "test_accuracy": accuracy}
@@ -80,6 +76,8 @@ def test_time_to_accuracy_counts_training_seconds_until_the_first_epoch_at_the_g
             run("2026-12-02T10:05:00+0000", "angular", (0.97, 0.9905, 0.995)),
             run("2026-12-02T10:05:00+0000", "angular", (0.97, 0.985)),
             run("2026-12-02T10:05:00+0000", "original"),  # not A-Softmax: not listed
+            # Chapter 5's schedules are not the table's runs: not listed.
+            run("2026-12-02T10:05:00+0000", "angular", (0.99,), lambda_min=0.0),
         ]
     )
     assert [row["seconds_to_goal"] for row in rows] == [40.0, None]
