@@ -91,7 +91,8 @@ def timings_block(record: dict[str, Any]) -> str:
     for chapter, value in seconds.items():
         label = CHAPTERS.get(chapter, chapter)
         if runs.get(chapter):
-            label += f" ({runs[chapter]} runs)"
+            count = runs[chapter]
+            label += f" ({count} run{'s' if count > 1 else ''})"
         rows.append([label, f"{value / 60:.1f}"])
         if chapter == CORE[-1] and all(name in seconds for name in CORE):
             core = sum(seconds[name] for name in CORE) / 60
