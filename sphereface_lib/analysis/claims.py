@@ -15,6 +15,8 @@ original softmax"): over the seeds, the difference of the means ``d`` and its st
   themselves are out of this book's reach (far smaller data and networks);
 - **not reproduced** when ``d <= 2 se`` (no evidence either way at this number of seeds) or
   the difference has the other sign;
+- for a claim that a change costs nothing ("unit weights cost no accuracy"), **reproduced**
+  (in trend) unless the change is worse by more than ``2 se``, and **not reproduced** when it is;
 - **not attempted** when the book has no experiment for it (the reason is stated).
 
 Derivations that the build checks symbolically or exactly (a failing check fails the build)
@@ -84,6 +86,20 @@ def comparison_verdict(
     direction is "reproduced in trend".
     """
     if not difference(better, worse).clears():
+        return NOT_REPRODUCED
+    return IN_TREND if quantitative else REPRODUCED
+
+
+def no_cost_verdict(
+    changed: Sequence[float], baseline: Sequence[float], quantitative: bool = False
+) -> str:
+    """The verdict on "the change costs nothing" (``changed`` is no worse than ``baseline``).
+
+    Reproduced (in trend, when ``quantitative``) unless ``baseline`` beats ``changed`` by more
+    than two standard errors: with a few seeds this says that no cost was detected, which is
+    what such a claim can be tested for.
+    """
+    if difference(baseline, changed).clears():
         return NOT_REPRODUCED
     return IN_TREND if quantitative else REPRODUCED
 

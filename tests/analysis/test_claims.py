@@ -10,6 +10,7 @@ from sphereface_lib.analysis.claims import (
     REPRODUCED,
     Claim,
     comparison_verdict,
+    no_cost_verdict,
     describe,
     difference,
     rising_verdict,
@@ -72,3 +73,10 @@ def test_describe_says_the_size_and_the_evidence():
 def test_a_claim_needs_a_known_verdict():
     with pytest.raises(ValueError, match="verdict must be one of"):
         Claim("x", "s", "Table 3", "e", "ev", "mostly true", "{doc}`x`")
+
+
+def test_a_change_that_costs_nothing_is_reproduced_unless_it_clearly_costs():
+    baseline = [0.90, 0.91, 0.92]
+    assert no_cost_verdict([0.905, 0.91, 0.915], baseline) == REPRODUCED  # no cost detected
+    assert no_cost_verdict([0.95, 0.96, 0.97], baseline, quantitative=True) == IN_TREND
+    assert no_cost_verdict([0.80, 0.81, 0.82], baseline) == NOT_REPRODUCED  # a clear cost
