@@ -596,14 +596,15 @@ for key, measured in six_angles.items():
 display(
     show_table(
         rows,
-        ["m", "max intra (°)", "min inter (°)", "ratio"],
+        ["m", "max intra (°)", "min inter (°)", "intra / inter, per seed"],
         ["{}", "{:.1f}", "{:.1f}", "{:.2f}"],
     )
 )
 ratios = [[-a.ratio for a in six_angles[key]] for key in sorted(six_angles)]
 glue_value(
     "six_sentence",
-    "the table gives the means over seeds. The ratio of the two falling with m "
+    "the table gives the means over seeds (the last column is the mean of each seed's "
+    "ratio, not the ratio of the two means). The ratio falling with m "
     f"(from 1 to 4) is '{rising_verdict(ratios, quantitative=False)}' in this build; "
     "a ratio below 1 means every person's features lie closer together than to "
     "anyone else's.",
