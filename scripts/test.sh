@@ -30,8 +30,8 @@ sources=(sphereface_lib tests scripts benchmarks notebooks)
 "$python" -m mypy
 "$python" scripts/check_committed_files.py
 
-echo "== unit tests"
-"$python" -m pytest -q -m "not book" tests
+echo "== unit tests (one process per core: pytest-xdist)"
+"$python" -m pytest -q -m "not book" -n auto tests
 if [ "$unit_only" = true ]; then
   exit 0
 fi
