@@ -10,9 +10,9 @@ from sphereface_lib.analysis.claims import (
     REPRODUCED,
     Claim,
     comparison_verdict,
-    no_cost_verdict,
     describe,
     difference,
+    no_cost_verdict,
     rising_verdict,
 )
 
